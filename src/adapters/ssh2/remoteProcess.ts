@@ -1,0 +1,152 @@
+/**
+ * One ssh2 session channel (exec or shell) as a RemoteProcess: output as backpressured
+ * Streams, stdin as a Sink, the exit status from the channel's "close" event.
+ */
+import { NodeStream } from "@effect/platform-node"
+import type { Chunk, Scope } from "effect"
+import { Deferred, Effect, Exit, Sink } from "effect"
+import { constants } from "node:os"
+import type { ClientCallback, ClientChannel } from "ssh2"
+import { SshError } from "../../domain/errors.js"
+import type { SshTarget } from "../../domain/sshTarget.js"
+import type { ExitStatus, RemoteProcess } from "../../ports/SshTransport.js"
+import { toSshError } from "./connect.js"
+
+/** Starts the channel: `client.exec(...)` or `client.shell(...)` with the callback appended. */
+export type StartChannel = (callback: ClientCallback) => void
+
+/** Like a local shell reports it: 128 + the signal's number, or 255 when the name is unknown here. */
+const signalExitCode = (signal: string): number => {
+  const number = (constants.signals as Readonly<Record<string, number | undefined>>)[signal]
+  return number === undefined ? 255 : 128 + number
+}
+
+/**
+ * ssh2 emits "close" with the same arguments as "exit": `(code)`, `(null, "SIGTERM", ...)`,
+ * or nothing when the server sent no exit status (connection lost, channel torn down).
+ */
+const exitFrom = (target: SshTarget, code: unknown, signal: unknown): Exit.Exit<ExitStatus, SshError> => {
+  if (typeof code === "number") return Exit.succeed({ code })
+  if (typeof signal === "string") return Exit.succeed({ code: signalExitCode(signal), signal })
+  return Exit.fail(new SshError({
+    kind: "closed", host: target.host, port: target.port,
+    message: `the channel to ${target.host}:${target.port} closed without an exit status`
+  }))
+}
+
+interface Watched {
+  readonly channel: ClientChannel
+  /** Completes on "close": the process exited and stdout ended (or the channel died). */
+  readonly status: Deferred.Deferred<ExitStatus, SshError>
+  /** Completes as soon as the process is gone ("exit" or "close"): nobody reads stdin any more. */
+  readonly gone: Deferred.Deferred<void>
+}
+
+/**
+ * Listeners go on inside ssh2's callback, before anything else runs: the exit status may
+ * arrive in the same TCP read as the exec reply. The "error" listeners stay for the
+ * channel's life, since an unheard "error" event would crash the process.
+ */
+const watch = (target: SshTarget, channel: ClientChannel, status: Deferred.Deferred<ExitStatus, SshError>,
+  gone: Deferred.Deferred<void>): Watched => {
+  const onError = (err: Error) => Deferred.unsafeDone(status, Exit.fail(toSshError(target, err, "channel")))
+  channel.on("error", onError)
+  channel.stderr.on("error", onError)
+  channel.once("exit", () => Deferred.unsafeDone(gone, Exit.void))
+  channel.once("close", (code: unknown, signal: unknown) => {
+    Deferred.unsafeDone(gone, Exit.void)
+    Deferred.unsafeDone(status, exitFrom(target, code, signal))
+  })
+  return { channel, status, gone }
+}
+
+const startChannel = (target: SshTarget, start: StartChannel) =>
+  Effect.zip(Deferred.make<ExitStatus, SshError>(), Deferred.make<void>()).pipe(
+    Effect.flatMap(([status, gone]) =>
+      Effect.async<Watched, SshError>((resume) => {
+        const onChannel: ClientCallback = (err, channel) =>
+          resume(err ? Effect.fail(toSshError(target, err, "channel")) : Effect.succeed(watch(target, channel, status, gone)))
+        // ssh2 throws "Not connected" synchronously once the connection is gone.
+        try {
+          start(onChannel)
+        } catch (err) {
+          resume(Effect.fail(toSshError(target, err as Error, "closed")))
+        }
+      })
+    )
+  )
+
+/**
+ * A process still running when its scope closes gets SIGTERM (when its stdin is still open,
+ * which ssh2 requires for channel requests), then the channel is closed; sshd hangs up on it.
+ */
+const closeChannel = ({ channel, gone }: Watched) =>
+  Deferred.isDone(gone).pipe(Effect.flatMap((done) =>
+    Effect.sync(() => {
+      if (!done) channel.signal("TERM")
+      channel.close()
+    })
+  ))
+
+/** One write; waits for "drain" when ssh2's buffer (the SSH window) is full. */
+const writeBytes = (channel: ClientChannel, bytes: Uint8Array) =>
+  Effect.async<void>((resume) => {
+    if (channel.write(bytes)) {
+      resume(Effect.void)
+      return
+    }
+    const onDrain = () => resume(Effect.void)
+    channel.once("drain", onDrain)
+    return Effect.sync(() => channel.off("drain", onDrain))
+  })
+
+/** End stdin (EOF to the remote) once buffered writes are flushed, or give up when the process is gone. */
+const endStdin = ({ channel, gone }: Watched) =>
+  Effect.raceFirst(
+    Effect.async<void>((resume) => {
+      if (!channel.writable) {
+        resume(Effect.void)
+        return
+      }
+      const onFinish = () => resume(Effect.void)
+      channel.once("finish", onFinish)
+      channel.end()
+      return Effect.sync(() => channel.off("finish", onFinish))
+    }),
+    Deferred.await(gone)
+  )
+
+/**
+ * Writes each chunk with backpressure and ends the remote stdin when its input ends. Once the
+ * process is gone the sink stops pulling: the rest of the input is dropped, as a pipe would.
+ *
+ * If the caller never runs this sink, the remote stdin stays open: commands that do not read
+ * stdin finish anyway, while `cat` and the like wait for EOF. Feed `Stream.empty` to close it.
+ */
+const stdinSink = (watched: Watched): Sink.Sink<void, Uint8Array, never, SshError> =>
+  Sink.forEachChunkWhile((chunk: Chunk.Chunk<Uint8Array>) =>
+    Effect.forEach(chunk, (bytes) => writeBytes(watched.channel, bytes), { discard: true }).pipe(
+      Effect.raceFirst(Deferred.await(watched.gone)),
+      Effect.zipRight(Deferred.isDone(watched.gone)),
+      Effect.map((done) => !done && watched.channel.writable)
+    )
+  ).pipe(Sink.zipRight(Sink.fromEffect(endStdin(watched))), Sink.ignoreLeftover)
+
+/**
+ * Open a channel for the life of the scope. `closeOnDone: false`: the streams must not
+ * destroy the channel when they end, since ssh2's `destroy()` would close it before the
+ * exit status arrives. The scope owns the channel.
+ */
+export const openRemoteProcess = (target: SshTarget, start: StartChannel): Effect.Effect<RemoteProcess, SshError, Scope.Scope> =>
+  Effect.acquireRelease(startChannel(target, start), closeChannel).pipe(
+    Effect.map((watched): RemoteProcess => {
+      const onError = (err: unknown) => toSshError(target, err as Error, "channel")
+      return {
+        stdout: NodeStream.fromReadable<SshError, Uint8Array>(() => watched.channel, onError, { closeOnDone: false }),
+        stderr: NodeStream.fromReadable<SshError, Uint8Array>(() => watched.channel.stderr, onError, { closeOnDone: false }),
+        stdin: stdinSink(watched),
+        exit: Deferred.await(watched.status),
+        resize: (cols, rows) => Effect.sync(() => watched.channel.setWindow(rows, cols, 0, 0))
+      }
+    })
+  )

@@ -1,0 +1,62 @@
+import { Args, Command, Options } from "@effect/cli"
+import { Effect, Either } from "effect"
+import { selectEnv } from "../../../domain/envForward.js"
+import { runWorkflow } from "../../workflows/run.js"
+import { flagRecord, leaseOptions, providerOptions } from "../options.js"
+import { providerContext } from "../providerContext.js"
+import { RemoteArgv } from "../remoteArgv.js"
+import { requireSshLease } from "../sshLease.js"
+import { LocalEnv } from "../localEnv.js"
+import { WorkspaceFor } from "../workspaceFor.js"
+
+const flag = (name: string, description: string) => Options.boolean(name).pipe(Options.withDescription(description))
+
+export const runCommand = Command.make("run", {
+  ...providerOptions,
+  ...leaseOptions,
+  id: Options.text("id").pipe(Options.withDescription("reuse a kept lease (id, slug or provider id)"), Options.optional),
+  keep: flag("keep", "keep a fresh lease after the command"),
+  keepOnFailure: flag("keep-on-failure", "keep a fresh lease only when the command fails"),
+  noSync: flag("no-sync", "do not sync the working tree (only create the workdir)"),
+  syncOnly: flag("sync-only", "sync, print the workdir and stop"),
+  forceSyncLarge: flag("force-sync-large", "lift the large-sync guardrail"),
+  fullResync: flag("full-resync", "wipe the remote workdir and sync everything"),
+  shell: flag("shell", "run the words as one shell command line (bash -lc)"),
+  allowEnv: Options.text("allow-env").pipe(Options.withDescription("forward this local variable (repeatable, comma list, trailing * wildcard)"), Options.repeated),
+  timingJson: flag("timing-json", "write a timing JSON object to stderr at the end"),
+  reclaim: flag("reclaim", "take over a lease claimed by another repository"),
+  command: Args.text({ name: "command" }).pipe(Args.withDescription("the command to run remotely, after --"), Args.repeated)
+}, (o) =>
+  Effect.gen(function* () {
+    const remote = yield* RemoteArgv
+    const ctx = yield* providerContext(flagRecord(o, { ttl: o.ttl, idleTimeout: o.idleTimeout, allowEnv: o.allowEnv, forceSyncLarge: o.forceSyncLarge }))
+    const backend = yield* requireSshLease(ctx.backend, "run")
+    const localEnv = yield* LocalEnv
+    const env = yield* Either.match(selectEnv(ctx.config.env.allow, localEnv), { onLeft: Effect.fail, onRight: Effect.succeed })
+    const workspaceFor = yield* WorkspaceFor
+    return yield* Effect.provide(runWorkflow(backend, {
+      argv: remote ?? o.command,
+      shell: o.shell,
+      id: o.id,
+      reclaim: o.reclaim,
+      newLease: {
+        slug: o.slug,
+        keep: o.keep,
+        ttl: ctx.config.ttl,
+        idleTimeout: ctx.config.idleTimeout,
+        repoRoot: ctx.repoRoot,
+        serverType: o.type
+      },
+      keepOnFailure: o.keepOnFailure,
+      noSync: o.noSync,
+      syncOnly: o.syncOnly,
+      forceSyncLarge: o.forceSyncLarge || ctx.config.sync.allowLarge,
+      fullResync: o.fullResync,
+      excludes: ctx.config.sync.exclude,
+      env,
+      timingJson: o.timingJson,
+      repoName: ctx.repoName
+    }), workspaceFor(ctx.repoRoot))
+  })
+).pipe(Command.withDescription("warm a box, sync the diff, run the command: crabbox run [flags] -- <command...>"))
+

@@ -1,0 +1,28 @@
+import { Command, Options } from "@effect/cli"
+import { Effect } from "effect"
+import { warmupWorkflow } from "../../workflows/warmup.js"
+import { flagRecord, leaseOptions, providerOptions } from "../options.js"
+import { providerContext } from "../providerContext.js"
+import { requireSshLease } from "../sshLease.js"
+
+export const warmupCommand = Command.make("warmup", {
+  ...providerOptions,
+  ...leaseOptions,
+  keep: Options.boolean("keep").pipe(Options.withDescription("keep the lease (the default)")),
+  noKeep: Options.boolean("no-keep").pipe(Options.withDescription("release the lease once it is ready (a readiness check)")),
+  timingJson: Options.boolean("timing-json").pipe(Options.withDescription("write a timing JSON object to stderr"))
+}, (o) =>
+  Effect.gen(function* () {
+    const ctx = yield* providerContext(flagRecord(o, { ttl: o.ttl, idleTimeout: o.idleTimeout }))
+    const backend = yield* requireSshLease(ctx.backend, "warmup")
+    yield* warmupWorkflow(backend, {
+      slug: o.slug,
+      keep: !o.noKeep,
+      ttl: ctx.config.ttl,
+      idleTimeout: ctx.config.idleTimeout,
+      repoRoot: ctx.repoRoot,
+      serverType: o.type,
+      timingJson: o.timingJson
+    })
+  })
+).pipe(Command.withDescription("acquire a lease, wait until SSH answers, and keep it for `run --id`"))

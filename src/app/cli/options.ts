@@ -1,0 +1,57 @@
+/**
+ * Options shared by the lease commands: provider selection, the core settings and every
+ * provider's own flags (declared up front, applied only when that provider is selected).
+ */
+import { Options } from "@effect/cli"
+import { Option } from "effect"
+
+const text = (name: string, description: string) =>
+  Options.text(name).pipe(Options.withDescription(description), Options.optional)
+
+export const providerOptions = {
+  provider: text("provider", "provider name or alias (see `crabbox providers`); default from config, else ssh"),
+  target: text("target", "target OS (linux)"),
+  workRoot: text("work-root", "remote directory holding lease workdirs (absolute)"),
+  sshHost: text("ssh-host", "ssh provider: host to claim"),
+  sshPort: text("ssh-port", "SSH port (every SSH-lease provider)"),
+  sshUser: text("ssh-user", "SSH user"),
+  sshKey: text("ssh-key", "ssh provider: path of the private key the host authorizes"),
+  sshWorkRoot: text("ssh-work-root", "ssh provider: remote work root (absolute)")
+}
+
+export const leaseOptions = {
+  ttl: text("ttl", "maximum lease lifetime, e.g. 90m or 1h30m"),
+  idleTimeout: text("idle-timeout", "idle time after which cleanup may end the lease, e.g. 30m"),
+  slug: text("slug", "friendly name for a new lease"),
+  type: text("type", "machine type (provider-specific)")
+}
+
+export const json = Options.boolean("json").pipe(Options.withDescription("print one JSON document on stdout"))
+
+export type ProviderOptionValues = {
+  readonly [K in keyof typeof providerOptions]: Option.Option<string>
+}
+
+/** The flag record the config loader understands (flag name -> value). */
+export const flagRecord = (
+  p: ProviderOptionValues,
+  extra: { readonly ttl?: Option.Option<string>; readonly idleTimeout?: Option.Option<string>; readonly allowEnv?: ReadonlyArray<string>; readonly forceSyncLarge?: boolean } = {}
+) => {
+  const record: Record<string, string | ReadonlyArray<string> | boolean> = {}
+  const put = (name: string, value: Option.Option<string> | undefined) => {
+    if (value && Option.isSome(value)) record[name] = value.value
+  }
+  put("provider", p.provider)
+  put("target", p.target)
+  put("work-root", p.workRoot)
+  put("ssh-host", p.sshHost)
+  put("ssh-port", p.sshPort)
+  put("ssh-user", p.sshUser)
+  put("ssh-key", p.sshKey)
+  put("ssh-work-root", p.sshWorkRoot)
+  put("ttl", extra.ttl)
+  put("idle-timeout", extra.idleTimeout)
+  if (extra.allowEnv && extra.allowEnv.length > 0) record["allow-env"] = extra.allowEnv
+  if (extra.forceSyncLarge) record["force-sync-large"] = true
+  return record
+}

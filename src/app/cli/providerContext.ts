@@ -1,0 +1,27 @@
+/** Everything a lease command needs: repo, merged config and the selected provider's backend. */
+import { Path } from "@effect/platform"
+import { Effect, Either } from "effect"
+import { loadConfig } from "../config/loadConfig.js"
+import { builtinProviders } from "../providers/builtin.js"
+import { lookupProvider } from "../providers/registry.js"
+import { findRepoRoot } from "../repoRoot.js"
+
+export const loadCommandConfig = (flags: Record<string, string | ReadonlyArray<string> | boolean>) =>
+  Effect.gen(function* () {
+    const path = yield* Path.Path
+    const cwd = path.resolve(".")
+    const repoRoot = yield* findRepoRoot(cwd)
+    const loaded = yield* loadConfig({ cwd, repoRoot, flags })
+    return { cwd, repoRoot, repoName: path.basename(repoRoot), loaded, config: loaded.config }
+  })
+
+export const providerContext = (flags: Record<string, string | ReadonlyArray<string> | boolean>) =>
+  Effect.gen(function* () {
+    const base = yield* loadCommandConfig(flags)
+    const module = yield* Either.match(lookupProvider(builtinProviders, base.config.provider), {
+      onLeft: Effect.fail,
+      onRight: Effect.succeed
+    })
+    const backend = yield* module.configure(base.config)
+    return { ...base, backend }
+  })

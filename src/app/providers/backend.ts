@@ -1,0 +1,126 @@
+/**
+ * What a provider hands back. Providers configure backends; the core workflows
+ * (run, warmup, status, list, stop, cleanup, doctor) own the user-facing flow.
+ */
+import type { Duration, Effect, Option, Redacted } from "effect"
+import type { Claim } from "../../domain/claim.js"
+import type { CrabboxError } from "../../domain/errors.js"
+import type { LeaseId } from "../../domain/ids.js"
+import type { LeaseView, StatusView } from "../../domain/leaseView.js"
+import type { ProviderSpec } from "../../domain/provider.js"
+import type { HostKey } from "../../domain/sshTarget.js"
+
+/** How to reach a lease over SSH, plus the claim that proves we own it. */
+export interface LeaseTarget {
+  readonly claim: Claim
+  readonly ssh: {
+    readonly host: string
+    readonly port: number
+    readonly user: string
+    readonly workRoot: string
+    readonly privateKey: Redacted.Redacted<string>
+    readonly privateKeyPath: Option.Option<string>
+    readonly knownHostsPath: Option.Option<string>
+    readonly pinnedHostKey: Option.Option<HostKey>
+  }
+}
+
+export interface AcquireRequest {
+  readonly leaseId: LeaseId
+  readonly slug: string
+  readonly keep: boolean
+  readonly ttl: Duration.Duration
+  readonly idleTimeout: Duration.Duration
+  readonly repoRoot: string
+  readonly serverType: Option.Option<string>
+}
+
+export interface ResolveRequest {
+  /** lease id, slug or provider id */
+  readonly id: string
+  readonly repoRoot: string
+  /** take over a lease claimed by another repo */
+  readonly reclaim: boolean
+  /** look only: skip the repo binding check and change no claim (status, stop) */
+  readonly readOnly?: boolean
+}
+
+export interface CleanupDecision {
+  readonly leaseId: string
+  readonly slug: string
+  readonly cloudId: string | null
+  readonly action: "delete" | "skip" | "forget"
+  readonly reason: string
+  /** what happened: planned (dry run), done, or failed with a message */
+  readonly outcome: "planned" | "done" | "failed"
+  readonly error?: string
+}
+
+export interface DoctorCheck {
+  readonly status: "ok" | "skip" | "warning" | "failed" | "missing"
+  readonly check: string
+  readonly message: string
+}
+
+/** Optional capability: delete what this machine's claims prove it owns and is stale. */
+export interface CleanupCapability {
+  readonly cleanup: (request: { readonly dryRun: boolean }) => Effect.Effect<ReadonlyArray<CleanupDecision>, CrabboxError>
+}
+
+/** Optional capability: read-only readiness checks. */
+export interface DoctorCapability {
+  readonly doctor: Effect.Effect<ReadonlyArray<DoctorCheck>, never>
+}
+
+/** The provider gives an SSH target; the core does readiness, sync, run and release. */
+export interface SshLeaseBackend extends Partial<CleanupCapability>, Partial<DoctorCapability> {
+  readonly kind: "ssh-lease"
+  readonly spec: ProviderSpec
+  /** scope string recorded in claims (another configuration sees other claims) */
+  readonly providerScope: string
+  /** create/claim a machine, wait until SSH answers, write a ready claim */
+  readonly acquire: (request: AcquireRequest) => Effect.Effect<LeaseTarget, CrabboxError>
+  readonly resolve: (request: ResolveRequest) => Effect.Effect<LeaseTarget, CrabboxError>
+  readonly list: Effect.Effect<ReadonlyArray<LeaseView>, CrabboxError>
+  /** give the machine back and forget the claim once that is confirmed */
+  readonly release: (target: LeaseTarget) => Effect.Effect<void, CrabboxError>
+  /** record use: state and last-used time */
+  readonly touch: (target: LeaseTarget, state: "ready" | "running") => Effect.Effect<LeaseTarget, CrabboxError>
+}
+
+export interface DelegatedRunRequest {
+  /** a fresh lease (released unless kept) or an existing one */
+  readonly lease:
+    | { readonly _tag: "New"; readonly acquire: AcquireRequest }
+    | { readonly _tag: "Existing"; readonly resolve: ResolveRequest }
+  readonly argv: ReadonlyArray<string>
+  readonly shell: boolean
+  /** forwarded variables, already filtered by the allowlist */
+  readonly env: Readonly<Record<string, string>>
+  readonly sync: { readonly skip: boolean; readonly only: boolean; readonly forceLarge: boolean }
+  readonly keepOnFailure: boolean
+}
+
+export interface DelegatedRunResult {
+  readonly lease: LeaseView
+  readonly exitCode: number
+  readonly syncMs: number
+  readonly commandMs: number
+  readonly released: boolean
+}
+
+/**
+ * The provider owns execution and streams output (through the Stdio port); the core
+ * still owns claims, slugs, timing and rendering.
+ */
+export interface DelegatedRunBackend extends Partial<CleanupCapability>, Partial<DoctorCapability> {
+  readonly kind: "delegated-run"
+  readonly spec: ProviderSpec
+  readonly warmup: (request: AcquireRequest) => Effect.Effect<LeaseView, CrabboxError>
+  readonly run: (request: DelegatedRunRequest) => Effect.Effect<DelegatedRunResult, CrabboxError>
+  readonly list: Effect.Effect<ReadonlyArray<LeaseView>, CrabboxError>
+  readonly status: (request: ResolveRequest) => Effect.Effect<StatusView, CrabboxError>
+  readonly stop: (request: ResolveRequest) => Effect.Effect<void, CrabboxError>
+}
+
+export type Backend = SshLeaseBackend | DelegatedRunBackend

@@ -1,0 +1,5 @@
+/** The providers crabbox ships with. Adding one is adding a module here. */
+import { makeRegistry } from "./registry.js"
+import { sshProvider } from "./ssh/sshProvider.js"
+
+export const builtinProviders = makeRegistry([sshProvider])

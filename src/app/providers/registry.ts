@@ -1,0 +1,43 @@
+/**
+ * Providers register here by name and aliases. A provider module is data plus one
+ * `configure` that turns the merged config into a backend.
+ */
+import type { Effect } from "effect"
+import { Either } from "effect"
+import { UnknownProvider } from "../../domain/errors.js"
+import type { CrabboxError } from "../../domain/errors.js"
+import type { ProviderSpec } from "../../domain/provider.js"
+import type { Backend } from "./backend.js"
+
+export interface ProviderModule<R = never> {
+  readonly spec: ProviderSpec
+  /** Build the backend from the merged config; services it needs are captured here. */
+  readonly configure: (config: import("../config/schema.js").CrabboxConfig) => Effect.Effect<Backend, CrabboxError, R>
+}
+
+export interface ProviderRegistry<R = never> {
+  readonly providers: ReadonlyArray<ProviderModule<R>>
+}
+
+export const makeRegistry = <R>(providers: ReadonlyArray<ProviderModule<R>>): ProviderRegistry<R> => {
+  const seen = new Set<string>()
+  for (const p of providers) {
+    for (const name of [p.spec.name, ...p.spec.aliases]) {
+      if (seen.has(name)) throw new Error(`provider name registered twice: ${name}`)
+      seen.add(name)
+    }
+  }
+  return { providers }
+}
+
+/** Find a provider by canonical name or alias (case-insensitive). */
+export const lookupProvider = <R>(
+  registry: ProviderRegistry<R>,
+  name: string
+): Either.Either<ProviderModule<R>, UnknownProvider> => {
+  const wanted = name.trim().toLowerCase()
+  const found = registry.providers.find((p) => p.spec.name === wanted || p.spec.aliases.includes(wanted))
+  return found
+    ? Either.right(found)
+    : Either.left(new UnknownProvider({ name, known: registry.providers.map((p) => p.spec.name) }))
+}

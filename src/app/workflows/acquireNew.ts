@@ -1,0 +1,34 @@
+/** Mint a lease id, choose a free slug, and let the backend acquire the machine. */
+import { Duration, Effect, Either, Option } from "effect"
+import { newLeaseId } from "../../domain/ids.js"
+import { allocateSlug, normalizeSlug, slugFromLeaseId, validateRequestedSlug } from "../../domain/slug.js"
+import { ClaimStore } from "../../ports/ClaimStore.js"
+import type { SshLeaseBackend } from "../providers/backend.js"
+
+export interface NewLeaseOptions {
+  readonly slug: Option.Option<string>
+  readonly keep: boolean
+  readonly ttl: Duration.Duration
+  readonly idleTimeout: Duration.Duration
+  readonly repoRoot: string
+  readonly serverType: Option.Option<string>
+}
+
+/** Pick the slug: a requested one must be free (strict), a generated one gets a suffix. */
+export const chooseSlug = (options: NewLeaseOptions) =>
+  Effect.gen(function* () {
+    const leaseId = yield* newLeaseId
+    const claims = yield* (yield* ClaimStore).list
+    const taken = new Set(claims.map((c) => normalizeSlug(c.slug)))
+    const base = Option.isSome(options.slug)
+      ? yield* Either.match(validateRequestedSlug(options.slug.value), { onLeft: Effect.fail, onRight: Effect.succeed })
+      : slugFromLeaseId(leaseId)
+    const slug = yield* Either.match(allocateSlug(leaseId, base, taken), { onLeft: Effect.fail, onRight: Effect.succeed })
+    return { leaseId, slug }
+  })
+
+export const acquireNew = (backend: SshLeaseBackend, options: NewLeaseOptions) =>
+  Effect.gen(function* () {
+    const { leaseId, slug } = yield* chooseSlug(options)
+    return yield* backend.acquire({ ...options, leaseId, slug })
+  })

@@ -1,0 +1,29 @@
+/** `crabbox warmup`: acquire a lease, wait for SSH, keep it for later `run --id`. */
+import { Effect } from "effect"
+import { expiresAtIso } from "../../domain/leaseTiming.js"
+import { formatDuration } from "../../domain/duration.js"
+import { Stdio } from "../../ports/Stdio.js"
+import { nowMillis } from "../leases/clockTime.js"
+import type { SshLeaseBackend } from "../providers/backend.js"
+import { acquireNew, type NewLeaseOptions } from "./acquireNew.js"
+
+export const warmupWorkflow = (backend: SshLeaseBackend, options: NewLeaseOptions & { readonly timingJson: boolean }) =>
+  Effect.gen(function* () {
+    const stdio = yield* Stdio
+    const start = yield* nowMillis
+    const lease = yield* acquireNew(backend, options)
+    const c = lease.claim
+    yield* stdio.out(`leased ${c.leaseId} slug=${c.slug} provider=${c.provider} server=${c.cloudId ?? "-"} ip=${lease.ssh.host} idle_timeout=${formatDuration(c.idleTimeoutSeconds * 1000)} expires=${expiresAtIso(c)}`)
+    yield* stdio.out(`ready ssh=${lease.ssh.user}@${lease.ssh.host}:${lease.ssh.port} workroot=${lease.ssh.workRoot}`)
+    const totalMs = (yield* nowMillis) - start
+    yield* stdio.out(`warmup complete total=${formatDuration(totalMs)}`)
+    if (options.timingJson) {
+      yield* stdio.err(JSON.stringify({ provider: c.provider, leaseId: c.leaseId, slug: c.slug, totalMs, exitCode: 0 }))
+    }
+    if (!options.keep) {
+      // warmup --keep=false is a readiness check: give the lease straight back.
+      yield* backend.release(lease)
+      yield* stdio.err(`lease cleanup stopped=true policy=warmup lease=${c.leaseId} slug=${c.slug}`)
+    }
+    return lease
+  })

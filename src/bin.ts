@@ -1,0 +1,34 @@
+/** The composition root: real adapters wired as layers, then the CLI. Only file that calls runMain. */
+import { NodeContext, NodeRuntime } from "@effect/platform-node"
+import { Effect, Layer } from "effect"
+import * as FileClaimStore from "./adapters/fs/FileClaimStore.js"
+import * as FileKeyStore from "./adapters/fs/FileKeyStore.js"
+import { StateDir } from "./adapters/fs/StateDir.js"
+import * as GitWorkspace from "./adapters/git/GitWorkspace.js"
+import * as NodeStdio from "./adapters/node/NodeStdio.js"
+import * as Ssh2Transport from "./adapters/ssh2/Ssh2Transport.js"
+import { LocalEnv } from "./app/cli/localEnv.js"
+import { runCli } from "./app/cli/runCli.js"
+import { WorkspaceFor } from "./app/cli/workspaceFor.js"
+
+const stores = Layer.mergeAll(FileClaimStore.layer, FileKeyStore.layer).pipe(
+  Layer.provideMerge(StateDir.layerFromEnv),
+  Layer.provideMerge(NodeContext.layer)
+)
+
+const MainLayer = Layer.mergeAll(stores, Ssh2Transport.layer, NodeStdio.layer)
+
+const program = Effect.gen(function* () {
+  const state = yield* StateDir
+  const context = yield* Effect.context<NodeContext.NodeContext>()
+  const workspaceFor = (root: string) =>
+    GitWorkspace.layer({ root, cacheFile: `${state.root}/sync-cache/${encodeURIComponent(root)}.json` }).pipe(
+      Layer.provide(Layer.succeedContext(context)))
+  const code = yield* runCli(process.argv.slice(2)).pipe(
+    Effect.provideService(LocalEnv, process.env),
+    Effect.provideService(WorkspaceFor, workspaceFor)
+  )
+  process.exitCode = code
+})
+
+NodeRuntime.runMain(program.pipe(Effect.provide(MainLayer)), { disableErrorReporting: true })
