@@ -2,7 +2,7 @@ import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { Chunk, Duration, Effect, Redacted, Schedule, Stream } from "effect"
 import type { Scope } from "effect"
 import { execFileSync } from "node:child_process"
-import { createServer, type Server } from "node:net"
+import { createServer, type Server, type Socket } from "node:net"
 import { utils } from "ssh2"
 import * as Ssh2Transport from "../../src/adapters/ssh2/Ssh2Transport.js"
 import { formatHostKey, type HostKey, type SshTarget } from "../../src/domain/sshTarget.js"
@@ -197,18 +197,20 @@ describe("Ssh2Transport against a real sshd", () => {
     assert.isBelow(Duration.toMillis(elapsed), 6_000)
   })))
 
-  it.scopedLive("a process still running when its scope closes is terminated", () =>
+  // With a PTY, closing the channel hangs up the terminal. Without one, only a "signal" request
+  // (sent too, best effort) can stop a silent process, and sshd refuses it for root logins.
+  it.scopedLive("a PTY process still running when its scope closes is hung up", () =>
     withTransport(Effect.gen(function* () {
       const s = yield* session
       yield* Effect.scoped(Effect.gen(function* () {
-        const proc = yield* s.exec({ command: "exec sleep 31.4159" })
+        const proc = yield* s.exec({ command: "exec sleep 31.4159", pty: { term: "xterm", cols: 80, rows: 24 } })
         yield* Effect.forkScoped(Stream.runDrain(proc.stdout))
-        yield* Effect.sleep("200 millis")
+        yield* Effect.sleep("300 millis")
       }))
-      const gone = run(s, { command: "pgrep -f 'sleep [3]1.4159'" }).pipe(
+      // `[3]` keeps pgrep's own shell from matching the pattern.
+      yield* run(s, { command: "pgrep -f 'sleep [3]1.4159'" }).pipe(
         Effect.filterOrFail((r) => r.code === 1, () => "still running"),
         Effect.retry(Schedule.spaced("100 millis").pipe(Schedule.upTo("5 seconds"))))
-      yield* gone
     })))
 
   it.scopedLive("probe succeeds and returns the presented host key", () => withTransport(Effect.gen(function* () {
@@ -228,8 +230,13 @@ describe("Ssh2Transport against a real sshd", () => {
 describe("Ssh2Transport against a server that never speaks", () => {
   let silent: Server
   let port: number
+  const open = new Set<Socket>()
   beforeAll(async () => {
-    silent = createServer(() => { /* accept and say nothing */ })
+    // Accept, read and discard, never answer: the handshake cannot start.
+    silent = createServer((socket) => {
+      open.add(socket)
+      socket.on("close", () => open.delete(socket)).resume()
+    })
     await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve))
     port = (silent.address() as { port: number }).port
   })
@@ -240,10 +247,15 @@ describe("Ssh2Transport against a server that never speaks", () => {
     privateKey: Redacted.make(utils.generateKeyPairSync("ed25519").private), connectTimeoutMs
   })
 
+  /** The adapter hung up: no half-open connection is left behind by a failed connect. */
+  const noConnectionLeft = Effect.suspend(() => open.size === 0 ? Effect.void : Effect.fail("connection left open")).pipe(
+    Effect.retry(Schedule.spaced("20 millis").pipe(Schedule.upTo("2 seconds"))))
+
   it.scopedLive("connect gives up after connectTimeoutMs with kind timeout", () => withTransport(Effect.gen(function* () {
     const ssh = yield* SshTransport
     const error = yield* Effect.flip(ssh.connect(silentTarget(300)))
     assert.strictEqual(error._tag === "SshError" && error.kind, "timeout")
+    yield* noConnectionLeft
   })))
 
   it.scopedLive("probe honours its own deadline, shorter than connectTimeoutMs", () =>
@@ -252,6 +264,7 @@ describe("Ssh2Transport against a server that never speaks", () => {
       const [elapsed, error] = yield* Effect.timed(Effect.flip(ssh.probe(silentTarget(30_000), "300 millis")))
       assert.strictEqual(error._tag === "SshError" && error.kind, "timeout")
       assert.isBelow(Duration.toMillis(elapsed), 5_000)
+      yield* noConnectionLeft
     })))
 })
 

@@ -77,8 +77,10 @@ const startChannel = (target: SshTarget, start: StartChannel) =>
   )
 
 /**
- * A process still running when its scope closes gets SIGTERM (when its stdin is still open,
- * which ssh2 requires for channel requests), then the channel is closed; sshd hangs up on it.
+ * Closing the channel hangs up a PTY; without one sshd just drops the pipes, so a process still
+ * running also gets a "signal" request for SIGTERM. That is best effort: ssh2 only sends it
+ * while our stdin is open, and OpenSSH refuses it for sessions without privilege separation
+ * (root logins), so a silent process without a PTY can outlive its channel.
  */
 const closeChannel = ({ channel, gone }: Watched) =>
   Deferred.isDone(gone).pipe(Effect.flatMap((done) =>
