@@ -3,6 +3,7 @@ import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
 import * as FileClaimStore from "./adapters/fs/FileClaimStore.js"
 import * as FileKeyStore from "./adapters/fs/FileKeyStore.js"
+import * as StateDirLayer from "./adapters/fs/StateDir.js"
 import { StateDir } from "./adapters/fs/StateDir.js"
 import * as GitWorkspace from "./adapters/git/GitWorkspace.js"
 import * as NodeStdio from "./adapters/node/NodeStdio.js"
@@ -12,7 +13,7 @@ import { runCli } from "./app/cli/runCli.js"
 import { WorkspaceFor } from "./app/cli/workspaceFor.js"
 
 const stores = Layer.mergeAll(FileClaimStore.layer, FileKeyStore.layer).pipe(
-  Layer.provideMerge(StateDir.layerFromEnv),
+  Layer.provideMerge(StateDirLayer.layerFromEnv),
   Layer.provideMerge(NodeContext.layer)
 )
 

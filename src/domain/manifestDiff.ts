@@ -19,7 +19,8 @@ export interface ManifestDiff {
  */
 export const pendingHash = "pending"
 
-const byPath = (a: ManifestEntry, b: ManifestEntry): number => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)
+/** Manifest order: by path, as plain string comparison. */
+export const byPath = (a: ManifestEntry, b: ManifestEntry): number => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)
 
 export const sameEntry = (a: ManifestEntry, b: ManifestEntry): boolean =>
   a.path === b.path && a.kind === b.kind && a.executable === b.executable && a.size === b.size &&

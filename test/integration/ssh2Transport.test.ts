@@ -27,7 +27,7 @@ const hostKeyOf = (line: string): HostKey => {
 const opensshFingerprint = (line: string): string =>
   execFileSync("ssh-keygen", ["-lf", "-"], { input: `${line}\n` }).toString().split(" ")[1]!
 
-const text = (stream: Stream.Stream<Uint8Array, unknown>) => stream.pipe(Stream.decodeText(), Stream.mkString)
+const text = <E>(stream: Stream.Stream<Uint8Array, E>) => stream.pipe(Stream.decodeText(), Stream.mkString)
 
 /** Run a command to its end, feeding `input` to its stdin, collecting small outputs as text. */
 const run = (session: SshSession, request: ExecRequest, input: Stream.Stream<Uint8Array> = Stream.empty) =>

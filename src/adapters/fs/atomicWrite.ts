@@ -54,7 +54,8 @@ const writeSynced = (fs: FileSystem.FileSystem, path: string, bytes: Uint8Array,
     // "wx": never write through a name someone else created (or a planted symlink).
     const handle = yield* fs.open(path, { flag: "wx", mode })
     yield* fs.chmod(path, mode)
-    yield* handle.writeAll(bytes)
+    // writeAll fails with WriteZero on an empty buffer, and an empty file needs no write.
+    if (bytes.length > 0) yield* handle.writeAll(bytes)
     yield* handle.sync
   }))
 

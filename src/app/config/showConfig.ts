@@ -42,8 +42,7 @@ const showValue = (value: unknown): string =>
     : Array.isArray(value) ? (value.length === 0 ? "[]" : value.map(showValue).join(", "))
     : JSON.stringify(value) ?? String(value)
 
-/** `ttl = 1h30m  (/repo/.crabbox.yaml)`, one line per setting, in schema order. */
-export const renderConfigText = (loaded: Pick<ResolvedConfig, "config" | "sources">): string =>
+/** `ttl = 1h30m  (/repo/.crabbox.yaml)`: one line per setting, in schema order. */
+export const renderConfigText = (loaded: Pick<ResolvedConfig, "config" | "sources">): ReadonlyArray<string> =>
   settings(shownConfig(loaded), "")
     .map(([key, value]) => `${key} = ${showValue(value)}  (${loaded.sources[key] ?? "default"})`)
-    .join("\n")

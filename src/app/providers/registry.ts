@@ -9,6 +9,13 @@ import type { CrabboxError } from "../../domain/errors.js"
 import type { ProviderSpec } from "../../domain/provider.js"
 import type { Backend } from "./backend.js"
 
+/** The services built-in providers capture when configured (all ports, no adapters). */
+export type ProviderServices =
+  | import("../../ports/ClaimStore.js").ClaimStore
+  | import("../../ports/KeyStore.js").KeyStore
+  | import("../../ports/SshTransport.js").SshTransport
+  | import("@effect/platform").FileSystem.FileSystem
+
 export interface ProviderModule<R = never> {
   readonly spec: ProviderSpec
   /** Build the backend from the merged config; services it needs are captured here. */

@@ -30,7 +30,7 @@ const decode = (bytes: Uint8Array): string => new TextDecoder().decode(bytes)
 /** Keep only the last few KiB: enough to explain a failure, bounded whatever the remote prints. */
 const collectTail = (stream: Stream.Stream<Uint8Array, SshError>) =>
   Stream.runFold(stream, { chunks: Chunk.empty<Uint8Array>(), size: 0 }, ({ chunks, size }, chunk) => {
-    let kept = Chunk.append(chunks, chunk)
+    let kept: Chunk.Chunk<Uint8Array> = Chunk.append(chunks, chunk)
     let total = size + chunk.byteLength
     while (Chunk.size(kept) > 1 && total - Chunk.unsafeHead(kept).byteLength >= stderrTailBytes) {
       total -= Chunk.unsafeHead(kept).byteLength

@@ -5,16 +5,17 @@
  * get pax headers from tar-stream; modes are normalized to 0755/0644.
  */
 import { Deferred, Effect, Exit, Stream } from "effect"
-import type { Headers, Pack } from "tar-stream"
+import type { Header, Pack } from "tar-stream"
 import { pack as makePack } from "tar-stream"
-import type { Writable } from "node:stream"
 import { SyncError, type WorkspaceError } from "../../domain/errors.js"
 import type { ManifestEntry } from "../../domain/manifest.js"
 
 /** Fixed, because the remote extracts with `-m` (extraction time) and a stable archive is easier to debug. */
 const epoch = new Date(0)
 
-const headerOf = (entry: ManifestEntry): Headers =>
+type EntrySink = ReturnType<Pack["entry"]>
+
+const headerOf = (entry: ManifestEntry): Partial<Header> & Pick<Header, "name"> =>
   entry.kind === "symlink"
     ? { name: entry.path, type: "symlink", linkname: entry.target ?? "", mode: 0o777, mtime: epoch }
     : { name: entry.path, type: "file", size: entry.size, mode: entry.executable ? 0o755 : 0o644, mtime: epoch }
@@ -26,7 +27,7 @@ const changedWhileSyncing = (path: string) =>
   new SyncError({ message: `${path} changed size while syncing; run the sync again` })
 
 /** Write one chunk, waiting for the entry to drain when tar-stream asks us to. */
-const writeChunk = (path: string, sink: Writable, chunk: Uint8Array) =>
+const writeChunk = (path: string, sink: EntrySink, chunk: Uint8Array) =>
   Effect.async<void, SyncError>((resume) => {
     if (sink.write(chunk)) return resume(Effect.void)
     const cleanup = () => {
@@ -64,7 +65,7 @@ const addEntry = (
           ? Effect.fail(changedWhileSyncing(entry.path))
           : Effect.as(writeChunk(entry.path, sink, chunk), n + chunk.byteLength))
       if (written !== entry.size) return yield* changedWhileSyncing(entry.path)
-      sink.end()
+      sink.end(undefined)
     }
     yield* Deferred.await(done)
   })
@@ -79,8 +80,7 @@ export const tarStream = (
     const produce = Effect.forEach(entries, (entry) => addEntry(pack, entry, read), { discard: true }).pipe(
       Effect.zipRight(Effect.sync(() => pack.finalize()))
     )
-    const archive = Stream.fromAsyncIterable(pack, (e) => tarFailure("archive", e)).pipe(
-      Stream.map((chunk): Uint8Array => chunk)
-    )
+    // tar-stream yields Buffers, which are Uint8Arrays; its typings only say `unknown`.
+    const archive = Stream.fromAsyncIterable(pack as AsyncIterable<Uint8Array>, (e) => tarFailure("archive", e))
     return Stream.merge(archive, Stream.drain(Stream.fromEffect(produce)))
   }))

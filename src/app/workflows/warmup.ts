@@ -1,6 +1,6 @@
 /** `crabbox warmup`: acquire a lease, wait for SSH, keep it for later `run --id`. */
-import { Effect } from "effect"
-import { expiresAtIso } from "../../domain/leaseTiming.js"
+import { Effect, Option } from "effect"
+import { expiresAt } from "../../domain/leaseTiming.js"
 import { formatDuration } from "../../domain/duration.js"
 import { Stdio } from "../../ports/Stdio.js"
 import { nowMillis } from "../leases/clockTime.js"
@@ -13,7 +13,7 @@ export const warmupWorkflow = (backend: SshLeaseBackend, options: NewLeaseOption
     const start = yield* nowMillis
     const lease = yield* acquireNew(backend, options)
     const c = lease.claim
-    yield* stdio.out(`leased ${c.leaseId} slug=${c.slug} provider=${c.provider} server=${c.cloudId ?? "-"} ip=${lease.ssh.host} idle_timeout=${formatDuration(c.idleTimeoutSeconds * 1000)} expires=${expiresAtIso(c)}`)
+    yield* stdio.out(`leased ${c.leaseId} slug=${c.slug} provider=${c.provider} server=${c.cloudId ?? "-"} ip=${lease.ssh.host} idle_timeout=${formatDuration(c.idleTimeoutSeconds * 1000)} expires=${Option.match(expiresAt(c), { onNone: () => "unknown", onSome: (e) => e.at })}`)
     yield* stdio.out(`ready ssh=${lease.ssh.user}@${lease.ssh.host}:${lease.ssh.port} workroot=${lease.ssh.workRoot}`)
     const totalMs = (yield* nowMillis) - start
     yield* stdio.out(`warmup complete total=${formatDuration(totalMs)}`)

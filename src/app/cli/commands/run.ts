@@ -1,6 +1,6 @@
 import { Args, Command, Options } from "@effect/cli"
 import { Effect, Either } from "effect"
-import { selectEnv } from "../../../domain/envForward.js"
+import { parseAllowEnv, selectEnv } from "../../../domain/envForward.js"
 import { runWorkflow } from "../../workflows/run.js"
 import { flagRecord, leaseOptions, providerOptions } from "../options.js"
 import { providerContext } from "../providerContext.js"
@@ -29,10 +29,11 @@ export const runCommand = Command.make("run", {
 }, (o) =>
   Effect.gen(function* () {
     const remote = yield* RemoteArgv
-    const ctx = yield* providerContext(flagRecord(o, { ttl: o.ttl, idleTimeout: o.idleTimeout, allowEnv: o.allowEnv, forceSyncLarge: o.forceSyncLarge }))
+    const allowEnv = yield* Either.match(parseAllowEnv(o.allowEnv), { onLeft: Effect.fail, onRight: Effect.succeed })
+    const ctx = yield* providerContext(flagRecord(o, { ttl: o.ttl, idleTimeout: o.idleTimeout, allowEnv, forceSyncLarge: o.forceSyncLarge }))
     const backend = yield* requireSshLease(ctx.backend, "run")
     const localEnv = yield* LocalEnv
-    const env = yield* Either.match(selectEnv(ctx.config.env.allow, localEnv), { onLeft: Effect.fail, onRight: Effect.succeed })
+    const env = selectEnv(ctx.config.env.allow, localEnv)
     const workspaceFor = yield* WorkspaceFor
     return yield* Effect.provide(runWorkflow(backend, {
       argv: remote ?? o.command,

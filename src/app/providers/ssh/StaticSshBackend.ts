@@ -6,7 +6,7 @@ import { FileSystem } from "@effect/platform"
 import { Duration, Effect, Option, Redacted, Schedule } from "effect"
 import type { Claim } from "../../../domain/claim.js"
 import { CLAIM_VERSION } from "../../../domain/claim.js"
-import { ConfigError, CredentialsMissing, LeaseCleanupFailed, ReadinessTimedOut } from "../../../domain/errors.js"
+import { ConfigError, CredentialsMissing, LeaseCleanupFailed, ReadinessTimedOut, type SshError } from "../../../domain/errors.js"
 import { leaseViewOf } from "../../../domain/leaseViewOf.js"
 import { shellQuote } from "../../../domain/shellQuote.js"
 import { ClaimStore } from "../../../ports/ClaimStore.js"
@@ -83,7 +83,7 @@ export const makeStaticSshBackend = (settings: StaticSshSettings) =>
           host: hostName, port: settings.port, user: settings.user, privateKey: key, connectTimeoutMs: 10_000
         }, "15 seconds").pipe(
           Effect.retry(Schedule.exponential("500 millis").pipe(Schedule.intersect(Schedule.recurs(2)))),
-          Effect.catchTag("SshError", (e) => e.kind === "auth"
+          Effect.catchTag("SshError", (e): Effect.Effect<never, SshError | ReadinessTimedOut> => e.kind === "auth"
             ? Effect.fail(e)
             : Effect.fail(new ReadinessTimedOut({ leaseId: req.leaseId, message: `ssh ${settings.user}@${hostName}:${settings.port} not reachable: ${e.message}` })))
         )

@@ -1,7 +1,7 @@
 /** The `ssh` provider: any existing host you can already reach with a key. */
 import { Config, Effect, Option } from "effect"
 import type { CrabboxConfig } from "../../config/schema.js"
-import type { ProviderModule } from "../registry.js"
+import type { ProviderModule, ProviderServices } from "../registry.js"
 import { staticSshSpec } from "./spec.js"
 import { makeStaticSshBackend } from "./StaticSshBackend.js"
 
@@ -10,7 +10,7 @@ const localDefaults = Effect.all({
   home: Config.string("HOME").pipe(Config.withDefault("/root"))
 }).pipe(Effect.orDie)
 
-export const sshProvider: ProviderModule<any> = {
+export const sshProvider: ProviderModule<ProviderServices> = {
   spec: staticSshSpec,
   configure: (config: CrabboxConfig) =>
     Effect.gen(function* () {

@@ -21,7 +21,7 @@ export const staticSshCleanup = (input: {
     const claims = yield* (yield* ClaimStore).list
     const nowMs = yield* nowMillis
     // A static host is always there: the claim is the whole lease.
-    const live = new Map(claims.map((c) => [c.leaseId as string, "present" as const]))
+    const live = new Map(claims.map((c) => [c.leaseId, "present" as const]))
     const plan = planCleanup({ claims, live, nowMs, provider: staticSshSpec.name, providerScope: input.scope })
     return yield* Effect.forEach(plan, (item): Effect.Effect<CleanupDecision, never, any> => {
       const base = {
