@@ -1,12 +1,13 @@
 import { NodeFileSystem } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Deferred, Effect, Exit, Fiber, Layer, Option, Ref } from "effect"
+import { ConfigProvider, Deferred, Effect, Exit, Fiber, Layer, Option, Ref } from "effect"
 import { spawn } from "node:child_process"
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as FileClaimStore from "../../src/adapters/fs/FileClaimStore.js"
 import * as StateDir from "../../src/adapters/fs/StateDir.js"
+import * as MemoryClaimStore from "../../src/adapters/memory/MemoryClaimStore.js"
 import type { Claim } from "../../src/domain/claim.js"
 import { LeaseId } from "../../src/domain/ids.js"
 import { ClaimStore } from "../../src/ports/ClaimStore.js"
@@ -170,47 +171,14 @@ describe("FileClaimStore", () => {
     assert.deepStrictEqual(listed, [])
   }))
 
-  it.scopedLive("withLock excludes a concurrent holder in the same process", () => Effect.gen(function* () {
+  it.scopedLive("the lock target is 0600 and the lock is gone after use", () => Effect.gen(function* () {
     const root = yield* stateRoot
-    yield* Effect.gen(function* () {
-      const store = yield* ClaimStore
-      const log = yield* Ref.make<ReadonlyArray<string>>([])
-      const aInside = yield* Deferred.make<void>()
-      const gate = yield* Deferred.make<void>()
-      const a = yield* Effect.fork(store.withLock(idA, Effect.gen(function* () {
-        yield* Deferred.succeed(aInside, undefined)
-        yield* Deferred.await(gate)
-        yield* Ref.update(log, (l) => [...l, "a done"])
-      })))
-      yield* Deferred.await(aInside)
-      const b = yield* Effect.fork(store.withLock(idA, Ref.update(log, (l) => [...l, "b inside"])))
-      const other = yield* store.withLock(idB, Effect.succeed("another lease is not blocked"))
-      yield* Effect.sleep("100 millis")
-      assert.deepStrictEqual(yield* Ref.get(log), [])
-      assert.strictEqual(other, "another lease is not blocked")
-      assert.isTrue(existsSync(`${lockTarget(root, idA)}.lock`))
-      yield* Deferred.succeed(gate, undefined)
-      yield* Fiber.join(a)
-      yield* Fiber.join(b)
-      assert.deepStrictEqual(yield* Ref.get(log), ["a done", "b inside"])
-    }).pipe(Effect.provide(fileStore(root)))
+    const seen = yield* Effect.flatMap(ClaimStore, (s) => s.withLock(idA, Effect.sync(() => existsSync(`${lockTarget(root, idA)}.lock`)))).pipe(
+      Effect.provide(fileStore(root)))
+    assert.isTrue(seen, "held while inside")
     assert.strictEqual(mode(lockTarget(root, idA)), 0o600)
-    assert.isFalse(existsSync(`${lockTarget(root, idA)}.lock`), "lock released")
-  }))
-
-  it.scoped("mutations inside withLock for the same lease do not deadlock", () => Effect.gen(function* () {
-    const root = yield* stateRoot
-    const v1 = aClaim(idA)
-    const v2 = aClaim(idA, { state: "running" })
-    const got = yield* Effect.gen(function* () {
-      const store = yield* ClaimStore
-      yield* store.withLock(idA, Effect.gen(function* () {
-        yield* store.create(v1)
-        yield* store.withLock(idA, store.replace(v1, v2))
-      }))
-      return yield* store.get(idA)
-    }).pipe(Effect.provide(fileStore(root)))
-    assert.deepStrictEqual(got, Option.some(v2))
+    assert.strictEqual(mode(join(root, "claim-locks")), 0o700)
+    assert.isFalse(existsSync(`${lockTarget(root, idA)}.lock`), "released")
   }))
 
   it.scopedLive("the lock is released when the holder fails or is interrupted", () => Effect.gen(function* () {
@@ -261,3 +229,80 @@ describe("FileClaimStore", () => {
     assert.strictEqual(result, "taken over")
   }))
 })
+
+describe("StateDir.layerFromEnv", () => {
+  const rootFrom = (env: Record<string, string>) =>
+    Effect.map(StateDir.StateDir, (dir) => dir.root).pipe(
+      Effect.provide(StateDir.layerFromEnv),
+      Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env)))))
+
+  it.effect("CRABBOX_STATE_DIR wins, then XDG_STATE_HOME, then HOME", () => Effect.gen(function* () {
+    const all = { CRABBOX_STATE_DIR: "/srv/crabbox//state/", XDG_STATE_HOME: "/xdg", HOME: "/home/crab" }
+    assert.strictEqual(yield* rootFrom(all), "/srv/crabbox/state/")
+    assert.strictEqual(yield* rootFrom({ ...all, CRABBOX_STATE_DIR: "" }), "/xdg/crabbox")
+    assert.strictEqual(yield* rootFrom({ HOME: "/home/crab", XDG_STATE_HOME: "relative/ignored" }), "/home/crab/.local/state/crabbox")
+  }))
+
+  it.effect("a relative CRABBOX_STATE_DIR is a ConfigError naming it", () => Effect.gen(function* () {
+    const error = yield* Effect.flip(rootFrom({ CRABBOX_STATE_DIR: "state", HOME: "/home/crab" }))
+    assert.strictEqual(error._tag, "ConfigError")
+    assert.strictEqual(error.key, "CRABBOX_STATE_DIR")
+    assert.include(error.message, "absolute")
+  }))
+
+  it.effect("with no variable at all there is no root to guess", () => Effect.gen(function* () {
+    const error = yield* Effect.flip(rootFrom({}))
+    assert.strictEqual(error._tag, "ConfigError")
+  }))
+})
+
+/** Lock behaviour both stores promise, so the memory twin can stand in for the file store. */
+const lockStores = [
+  { name: "MemoryClaimStore", layer: Effect.succeed(MemoryClaimStore.layer) },
+  { name: "FileClaimStore", layer: Effect.map(stateRoot, (root) => fileStore(root)) }
+] as const
+
+for (const { name, layer } of lockStores) {
+  describe(`${name}.withLock`, () => {
+    const run = <A, E>(program: Effect.Effect<A, E, ClaimStore>) => Effect.flatMap(layer, (l) => Effect.provide(program, l))
+
+    it.scopedLive("excludes a concurrent holder of the same lease, not of another", () => run(Effect.gen(function* () {
+      const store = yield* ClaimStore
+      const log = yield* Ref.make<ReadonlyArray<string>>([])
+      const aInside = yield* Deferred.make<void>()
+      const gate = yield* Deferred.make<void>()
+      const a = yield* Effect.fork(store.withLock(idA, Effect.gen(function* () {
+        yield* Deferred.succeed(aInside, undefined)
+        yield* Deferred.await(gate)
+        yield* Ref.update(log, (l) => [...l, "a done"])
+      })))
+      yield* Deferred.await(aInside)
+      const b = yield* Effect.fork(store.withLock(idA, Ref.update(log, (l) => [...l, "b inside"])))
+      // A mutation from outside the lock waits too.
+      const c = yield* Effect.fork(store.create(aClaim(idA)).pipe(Effect.zipRight(Ref.update(log, (l) => [...l, "c created"]))))
+      const other = yield* store.withLock(idB, Effect.succeed("another lease is not blocked"))
+      yield* Effect.sleep("100 millis")
+      assert.deepStrictEqual(yield* Ref.get(log), [])
+      assert.strictEqual(other, "another lease is not blocked")
+      yield* Deferred.succeed(gate, undefined)
+      yield* Fiber.join(a)
+      yield* Fiber.join(b)
+      yield* Fiber.join(c)
+      assert.deepStrictEqual((yield* Ref.get(log))[0], "a done")
+      assert.sameMembers([...(yield* Ref.get(log))], ["a done", "b inside", "c created"])
+    })))
+
+    it.scoped("mutations inside withLock for the same lease do not deadlock", () => run(Effect.gen(function* () {
+      const v1 = aClaim(idA)
+      const v2 = aClaim(idA, { state: "running" })
+      const store = yield* ClaimStore
+      yield* store.withLock(idA, Effect.gen(function* () {
+        yield* store.create(v1)
+        yield* store.withLock(idA, store.replace(v1, v2))
+        // A fiber forked by the holder acts for it.
+        yield* Effect.fork(store.replace(v2, v1)).pipe(Effect.flatMap(Fiber.join))
+      }))
+      assert.deepStrictEqual(yield* store.get(idA), Option.some(v1))
+    })))
+  })
+}

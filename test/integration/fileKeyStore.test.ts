@@ -1,5 +1,6 @@
 import { NodeFileSystem } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
+import type { Scope } from "effect"
 import { Effect, Layer, Option, Redacted } from "effect"
 import { execFileSync } from "node:child_process"
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
@@ -29,7 +30,7 @@ const mode = (path: string) => statSync(path).mode & 0o777
 const keyDir = (root: string) => join(root, "keys", id)
 
 /** The behaviour both stores promise, run against each. */
-const contract = (name: string, store: Effect.Effect<Layer.Layer<KeyStore>, never, import("effect").Scope.Scope>) =>
+const contract = (name: string, store: Effect.Effect<Layer.Layer<KeyStore>, never, Scope.Scope>) =>
   describe(`${name} (KeyStore contract)`, () => {
     const run = <A, E>(program: Effect.Effect<A, E, KeyStore>) => Effect.flatMap(store, (l) => Effect.provide(program, l))
 

@@ -10,7 +10,10 @@ import { FileSystem } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
 import { Effect, Layer, Option, Redacted } from "effect"
 import { join } from "node:path"
-import { utils } from "ssh2"
+import ssh2 from "ssh2"
+
+// ssh2 is CommonJS: Node's ESM loader only sees its default export.
+const { utils } = ssh2
 import { KeyStoreError } from "../../domain/errors.js"
 import type { LeaseId } from "../../domain/ids.js"
 import type { HostKey } from "../../domain/sshTarget.js"

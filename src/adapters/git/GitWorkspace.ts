@@ -6,6 +6,8 @@
  * there is no ignore information, and a walk would ship build output and secrets that
  * `.gitignore` normally keeps out.
  *
+ * The root is git's top level, even when `root` points inside the checkout.
+ *
  * Symlinks are never followed: one whose target stays inside the repository is synced
  * as a link, any other is skipped and reported.
  */

@@ -5,7 +5,10 @@
  * users' tests; each `layer` build has its own state.
  */
 import { Effect, HashMap, Layer, Option, Redacted, Ref } from "effect"
-import { utils } from "ssh2"
+import ssh2 from "ssh2"
+
+// ssh2 is CommonJS: Node's ESM loader only sees its default export.
+const { utils } = ssh2
 import { KeyStoreError } from "../../domain/errors.js"
 import type { LeaseId } from "../../domain/ids.js"
 import type { HostKey } from "../../domain/sshTarget.js"

@@ -67,7 +67,9 @@ const workspaceLayer = (root: string) =>
       snapshot: ({ excludes }) =>
         Ref.get(files).pipe(Effect.map((m) => {
           const ignore = m.get(".crabboxignore")
-          const ignoreLines = typeof ignore === "string" ? parseIgnoreFile(ignore) : []
+          const ignoreLines = ignore === undefined || typeof ignore !== "string" && "symlink" in ignore
+            ? []
+            : parseIgnoreFile(typeof ignore === "string" ? ignore : ignore.content)
           const excluded = makeExcludeMatcher(syncExcludeRules(excludes, ignoreLines))
           const entries: Array<ManifestEntry> = []
           const skipped: Array<{ path: string; reason: string }> = []

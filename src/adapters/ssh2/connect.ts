@@ -1,12 +1,15 @@
 /** Open one authenticated ssh2 connection, with host-key pinning, as a scoped resource. */
 import { Effect, Redacted } from "effect"
-import { Client, utils, type ConnectConfig } from "ssh2"
+import ssh2, { type Client as SshClient, type ConnectConfig } from "ssh2"
+
+// ssh2 is CommonJS: Node's ESM loader only sees its default export.
+const { Client, utils } = ssh2
 import { HostKeyMismatch, SshError } from "../../domain/errors.js"
 import type { HostKey, SshTarget } from "../../domain/sshTarget.js"
 import { fingerprint, hostKeyFromBlob, hostKeyPreference, sameHostKey } from "./hostKey.js"
 
 export interface Connected {
-  readonly client: Client
+  readonly client: SshClient
   /** The key the server presented during the handshake. */
   readonly hostKey: HostKey
 }

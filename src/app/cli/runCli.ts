@@ -15,6 +15,9 @@ const isCrabboxError = (e: unknown): e is CrabboxError =>
   typeof e === "object" && e !== null && "_tag" in e && typeof (e as { _tag: unknown })._tag === "string" &&
   !ValidationError.isValidationError(e)
 
+// eslint-disable-next-line no-control-regex
+const stripAnsi = (text: string) => text.replace(/\u001b\[[0-9;]*m/g, "")
+
 const capturingConsole = (base: Console.Console, lines: Array<string>): Console.Console => {
   const push = (...args: ReadonlyArray<unknown>) => Effect.sync(() => { lines.push(args.map(String).join(" ")) })
   return { ...base, log: push, info: push, error: push, warn: push, unsafe: { ...base.unsafe, log: (...a) => { lines.push(a.map(String).join(" ")) } } }
@@ -33,14 +36,14 @@ export const runCli = (argv: ReadonlyArray<string>) =>
       Effect.exit
     )
     if (Exit.isSuccess(exit)) {
-      for (const text of captured) yield* stdio.out(text)
+      for (const text of captured) yield* stdio.out(stdio.stdoutIsTty ? text : stripAnsi(text))
       return 0
     }
     const failure = Cause.failureOption(exit.cause)
     if (Option.isSome(failure)) {
       const e = failure.value as unknown
       if (ValidationError.isValidationError(e)) {
-        const text = captured.join(" ").replace(/\s+/g, " ").trim() || e._tag
+        const text = stripAnsi(captured.join(" ")).replace(/\s+/g, " ").trim() || e._tag
         const command = own.find((w) => !w.startsWith("-")) ?? ""
         yield* stdio.err(`crabbox: ${text} (see crabbox ${command ? `${command} ` : ""}--help)`)
         return 2

@@ -33,7 +33,7 @@ export const userConfigPath: Effect.Effect<Option.Option<string>, never, Path.Pa
 
 const isInside = (path: Path.Path, root: string, file: string): boolean => {
   const relative = path.relative(root, file)
-  return relative !== "" && !relative.startsWith("..") && !path.isAbsolute(relative)
+  return relative !== "" && relative !== ".." && !relative.startsWith(`..${path.sep}`) && !path.isAbsolute(relative)
 }
 
 export const findConfigFiles = (input: { readonly cwd: string; readonly repoRoot: string }) =>

@@ -51,10 +51,10 @@ export const Port = Schema.transformOrFail(textOrNumber("must be an integer 1-65
 
 const TRUE_WORDS = ["1", "true", "yes", "on"]
 const FALSE_WORDS = ["0", "false", "no", "off"]
+const BooleanOrText = Schema.Union(Schema.Boolean, Schema.String).annotations(message("must be true or false (or 1 or 0)"))
 
 /** YAML booleans, and the words an environment variable uses for them (`1`, `true`, ...). */
-export const Toggle = Schema.transformOrFail(
-  Schema.Union(Schema.Boolean, Schema.String).annotations(message("must be true or false (or 1 or 0)")), Schema.Boolean, {
+export const Toggle = Schema.transformOrFail(BooleanOrText, Schema.Boolean, {
   strict: true,
   decode: (raw, _, ast) => {
     if (typeof raw === "boolean") return ParseResult.succeed(raw)

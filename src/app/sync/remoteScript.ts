@@ -3,6 +3,9 @@
  * their inputs as positional arguments, so the user's login shell and its quoting rules
  * never see them, and `shellQuote` keeps every path one word.
  *
+ * Remote tools: POSIX sh, GNU tar, coreutils (`head -c`, `wc`, `mv`, `rm`, `rmdir`) and
+ * `xargs -0` (findutils; busybox has it too).
+ *
  * Remote layout in `metaDir`: `manifest.json` (what the workdir holds), `fingerprint`
  * (the tree it was synced from). The fingerprint is deleted first and written last, so
  * a cut-short upload never looks synced.
@@ -60,11 +63,8 @@ if [ "$op" = rm ]; then rm -f -- "$@" 2>/dev/null || :; else rmdir -- "$@" 2>/de
 const uploadScript = `set -eu
 wd=$1 meta=$2 fp=$3 full=$4
 delete='${deleteScript}'
+if [ "$full" = 1 ]; then rm -rf -- "$wd"; fi
 mkdir -p -- "$wd" "$meta"
-if [ "$full" = 1 ]; then
-  find "$wd" -mindepth 1 -maxdepth 1 -exec rm -rf -- {} +
-  mkdir -p -- "$meta"
-fi
 rm -f -- "$meta/fingerprint"
 take() {
   head -c "$1" > "$2"
@@ -100,8 +100,10 @@ export interface UploadPreambleSizes {
 /**
  * Round trip 2: stdin is the preamble parts (read with `head -c`, which reads no more
  * than asked), then a tar. Order: drop the fingerprint, install the in-flight manifest,
- * delete, extract, install the final manifest, write the fingerprint. `-m` stamps files
- * with the extraction time so remote builds see changed files as new.
+ * delete, extract, install the final manifest, write the fingerprint. A full resync
+ * first removes the workdir itself (`rm -rf` removes a symlinked workdir's link, not
+ * its target). `-m` stamps files with the extraction time so remote builds see changed
+ * files as new.
  */
 export const uploadCommand = (p: {
   workdir: string

@@ -66,12 +66,19 @@ const touchesMeta = (metaInside: string | undefined, path: string): boolean =>
 
 /** The workspace adapter already drops unsafe entries; this keeps the engine safe with any adapter. */
 const checkLocal = (manifest: Manifest, metaInside: string | undefined) => {
-  const bad = manifest.entries.find((e) =>
-    !isSafeRelativePath(e.path) || touchesMeta(metaInside, e.path) ||
-    (e.kind === "symlink" && !symlinkStaysInside(e.path, e.target ?? "")))
-  return bad === undefined
-    ? Effect.void
-    : Effect.fail(new SyncError({ message: `refusing to sync ${JSON.stringify(bad.path)}: it would leave the workdir` }))
+  for (const e of manifest.entries) {
+    const reason = !isSafeRelativePath(e.path)
+      ? "the path could leave the workdir"
+      : e.kind === "symlink" && !symlinkStaysInside(e.path, e.target ?? "")
+      ? "the symlink points outside the workdir"
+      : touchesMeta(metaInside, e.path)
+      ? "it would overwrite the sync metadata"
+      : undefined
+    if (reason !== undefined) {
+      return Effect.fail(new SyncError({ message: `refusing to sync ${JSON.stringify(e.path)}: ${reason}` }))
+    }
+  }
+  return Effect.void
 }
 
 const bytesOf = (entries: Manifest["entries"]): number => entries.reduce((n, e) => n + e.size, 0)

@@ -2,12 +2,14 @@
  * `crabbox run`: acquire (or resolve --id), sync, run the command with streamed output,
  * then release a fresh lease unless kept. Exits with the remote command's code.
  */
-import { Effect, Exit, Option } from "effect"
-import { LeaseCleanupFailed, RemoteCommandExit, RemoteSetupFailed, UsageError } from "../../domain/errors.js"
+import { Effect, Exit, type Layer, Option } from "effect"
+import { LeaseCleanupFailed, RemoteCommandExit, RemoteSetupFailed, UsageError, type WorkspaceError } from "../../domain/errors.js"
 import { wrapCommand } from "../../domain/commandLine.js"
 import { formatDuration } from "../../domain/duration.js"
+import { describeError } from "../../domain/errorMessage.js"
 import { shellQuote } from "../../domain/shellQuote.js"
 import { Stdio } from "../../ports/Stdio.js"
+import type { Workspace } from "../../ports/Workspace.js"
 import { nowMillis } from "../leases/clockTime.js"
 import { openSession, remoteMetaDir, remoteWorkdir } from "../leases/openSession.js"
 import type { LeaseTarget, SshLeaseBackend } from "../providers/backend.js"
@@ -17,6 +19,8 @@ import { captureRemote, streamRemoteCommand } from "./remoteExec.js"
 import { stopHint } from "./stopHint.js"
 
 export interface RunRequest {
+  /** the local tree to sync; built only when a sync happens */
+  readonly workspace: Layer.Layer<Workspace, WorkspaceError>
   readonly argv: ReadonlyArray<string>
   readonly shell: boolean
   readonly id: Option.Option<string>
@@ -60,7 +64,7 @@ const useLease = (backend: SshLeaseBackend, lease: LeaseTarget, req: RunRequest)
         forceLarge: req.forceSyncLarge,
         fullResync: req.fullResync,
         onProgress: stdio.err
-      })
+      }).pipe(Effect.provide(req.workspace))
       syncSkipped = result.skipped
     }
     const syncMs = (yield* nowMillis) - syncStart
@@ -93,7 +97,7 @@ export const runWorkflow = (backend: SshLeaseBackend, req: RunRequest) =>
 
     const releaseQuietly = backend.release(lease).pipe(
       Effect.tap(() => stdio.err(`lease cleanup stopped=true policy=auto lease=${lease.claim.leaseId} slug=${lease.claim.slug}`)),
-      Effect.catchAll((e) => stdio.err(`lease cleanup failed for ${lease.claim.leaseId}: ${e.message}; ${stopHint(backend, lease)}`))
+      Effect.catchAll((e) => stdio.err(`lease cleanup failed for ${lease.claim.leaseId}: ${describeError(e)}; ${stopHint(backend, lease)}`))
     )
     // Ctrl-C or any interruption: a fresh lease that is not kept goes back.
     const outcome = yield* Effect.exit(useLease(backend, lease, req).pipe(
@@ -104,8 +108,8 @@ export const runWorkflow = (backend: SshLeaseBackend, req: RunRequest) =>
     if (!keep) {
       const released = yield* Effect.either(backend.release(lease))
       if (released._tag === "Left") {
-        if (!failed) return yield* new LeaseCleanupFailed({ leaseId: lease.claim.leaseId, message: released.left.message })
-        yield* stdio.err(`lease cleanup failed for ${lease.claim.leaseId}: ${released.left.message}; ${stopHint(backend, lease)}`)
+        if (!failed) return yield* new LeaseCleanupFailed({ leaseId: lease.claim.leaseId, message: describeError(released.left) })
+        yield* stdio.err(`lease cleanup failed for ${lease.claim.leaseId}: ${describeError(released.left)}; ${stopHint(backend, lease)}`)
       } else {
         yield* stdio.err(`lease cleanup stopped=true policy=auto lease=${lease.claim.leaseId} slug=${lease.claim.slug}`)
       }

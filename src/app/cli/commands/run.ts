@@ -1,4 +1,4 @@
-import { Args, Command, Options } from "@effect/cli"
+import { Command, Options } from "@effect/cli"
 import { Effect, Either } from "effect"
 import { parseAllowEnv, selectEnv } from "../../../domain/envForward.js"
 import { runWorkflow } from "../../workflows/run.js"
@@ -24,8 +24,7 @@ export const runCommand = Command.make("run", {
   shell: flag("shell", "run the words as one shell command line (bash -lc)"),
   allowEnv: Options.text("allow-env").pipe(Options.withDescription("forward this local variable (repeatable, comma list, trailing * wildcard)"), Options.repeated),
   timingJson: flag("timing-json", "write a timing JSON object to stderr at the end"),
-  reclaim: flag("reclaim", "take over a lease claimed by another repository"),
-  command: Args.text({ name: "command" }).pipe(Args.withDescription("the command to run remotely, after --"), Args.repeated)
+  reclaim: flag("reclaim", "take over a lease claimed by another repository")
 }, (o) =>
   Effect.gen(function* () {
     const remote = yield* RemoteArgv
@@ -35,8 +34,9 @@ export const runCommand = Command.make("run", {
     const localEnv = yield* LocalEnv
     const env = selectEnv(ctx.config.env.allow, localEnv)
     const workspaceFor = yield* WorkspaceFor
-    return yield* Effect.provide(runWorkflow(backend, {
-      argv: remote ?? o.command,
+    return yield* runWorkflow(backend, {
+      workspace: workspaceFor(ctx.repoRoot),
+      argv: remote ?? [],
       shell: o.shell,
       id: o.id,
       reclaim: o.reclaim,
@@ -57,7 +57,7 @@ export const runCommand = Command.make("run", {
       env,
       timingJson: o.timingJson,
       repoName: ctx.repoName
-    }), workspaceFor(ctx.repoRoot))
+    })
   })
 ).pipe(Command.withDescription("warm a box, sync the diff, run the command: crabbox run [flags] -- <command...>"))
 

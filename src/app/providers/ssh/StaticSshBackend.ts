@@ -6,8 +6,9 @@ import { FileSystem } from "@effect/platform"
 import { Duration, Effect, Option, Redacted, Schedule } from "effect"
 import type { Claim } from "../../../domain/claim.js"
 import { CLAIM_VERSION } from "../../../domain/claim.js"
-import { ConfigError, CredentialsMissing, LeaseCleanupFailed, ReadinessTimedOut, type SshError } from "../../../domain/errors.js"
+import { ClaimChanged, ConfigError, CredentialsMissing, LeaseCleanupFailed, ReadinessTimedOut, type SshError } from "../../../domain/errors.js"
 import { leaseViewOf } from "../../../domain/leaseViewOf.js"
+import { describeError } from "../../../domain/errorMessage.js"
 import { shellQuote } from "../../../domain/shellQuote.js"
 import { ClaimStore } from "../../../ports/ClaimStore.js"
 import { KeyStore } from "../../../ports/KeyStore.js"
@@ -15,6 +16,7 @@ import { SshTransport } from "../../../ports/SshTransport.js"
 import { checkRepoBinding, findClaim } from "../../leases/findClaim.js"
 import { nowIso } from "../../leases/clockTime.js"
 import { openSession } from "../../leases/openSession.js"
+import { captureRemote } from "../../workflows/remoteExec.js"
 import type { AcquireRequest, LeaseTarget, SshLeaseBackend } from "../backend.js"
 import { staticSshSpec } from "./spec.js"
 import { staticSshCleanup } from "./staticSshCleanup.js"
@@ -115,17 +117,30 @@ export const makeStaticSshBackend = (settings: StaticSshSettings) =>
       Effect.scoped(Effect.gen(function* () {
         const session = yield* openSession(lease)
         const dir = `${lease.ssh.workRoot.replace(/\/+$/, "")}/${lease.claim.leaseId}`
-        const proc = yield* session.exec({ command: `rm -rf -- ${shellQuote(dir)} && { rmdir -- ${shellQuote(lease.ssh.workRoot)} 2>/dev/null || true; }` })
-        const status = yield* proc.exit
+        const status = yield* captureRemote(session, `rm -rf -- ${shellQuote(dir)} && { rmdir -- ${shellQuote(lease.ssh.workRoot)} 2>/dev/null || true; }`)
         if (status.code !== 0) {
-          return yield* new LeaseCleanupFailed({ leaseId: lease.claim.leaseId, message: `removing ${dir} exited ${status.code}` })
+          return yield* new LeaseCleanupFailed({ leaseId: lease.claim.leaseId, message: `removing ${dir} exited ${status.code}: ${status.stderr.trim()}` })
         }
       })).pipe(
-        Effect.mapError((e) => e._tag === "LeaseCleanupFailed" ? e : new LeaseCleanupFailed({ leaseId: lease.claim.leaseId, message: e.message })),
-        Effect.zipRight(claims.remove(lease.claim)),
-        Effect.zipRight(keys.remove(lease.claim.leaseId)),
+        Effect.mapError((e) => e._tag === "LeaseCleanupFailed" ? e : new LeaseCleanupFailed({ leaseId: lease.claim.leaseId, message: describeError(e) })),
+        Effect.zipRight(forget(lease.claim)),
         provide
       )
+
+    // The claim may have been touched since `lease` was read: forget the current one,
+    // but only if it still names the same lease on the same host.
+    const forget = (known: Claim) =>
+      claims.withLock(known.leaseId, Effect.gen(function* () {
+        const current = yield* claims.get(known.leaseId)
+        if (Option.isSome(current)) {
+          const c = current.value
+          if (c.provider !== known.provider || c.providerScope !== known.providerScope || c.cloudId !== known.cloudId) {
+            return yield* new ClaimChanged({ leaseId: known.leaseId })
+          }
+          yield* claims.remove(c)
+        }
+        yield* keys.remove(known.leaseId)
+      }))
 
     const backend: SshLeaseBackend = {
       kind: "ssh-lease",

@@ -6,6 +6,7 @@ import { Effect } from "effect"
 import type { Claim } from "../../../domain/claim.js"
 import type { CrabboxError } from "../../../domain/errors.js"
 import { planCleanup } from "../../../domain/cleanupPlan.js"
+import { describeError } from "../../../domain/errorMessage.js"
 import { ClaimStore } from "../../../ports/ClaimStore.js"
 import { nowMillis } from "../../leases/clockTime.js"
 import type { CleanupDecision, LeaseTarget } from "../backend.js"
@@ -32,7 +33,7 @@ export const staticSshCleanup = (input: {
       return input.targetOf(item.claim).pipe(
         Effect.flatMap(input.release),
         Effect.as({ ...base, outcome: "done" as const }),
-        Effect.catchAll((e) => Effect.succeed({ ...base, outcome: "failed" as const, error: e.message }))
+        Effect.catchAll((e) => Effect.succeed({ ...base, outcome: "failed" as const, error: describeError(e) }))
       )
     })
   })
