@@ -15,7 +15,7 @@ import { Claim, ClaimJson } from "../../domain/claim.js"
 import { ClaimChanged, ClaimStoreError } from "../../domain/errors.js"
 import { isLeaseId, type LeaseId } from "../../domain/ids.js"
 import { ClaimStore } from "../../ports/ClaimStore.js"
-import { makeLeaseLocks } from "../memory/MemoryClaimStore.js"
+import { makeLeaseLocks } from "../shared/leaseLocks.js"
 import { atomicWrite, removeDurably } from "./atomicWrite.js"
 import { claimFile, claimLockFile, claimsDir, StateDir } from "./StateDir.js"
 

@@ -9,7 +9,7 @@ import { HostKeyMismatch, SshError } from "../../domain/errors.js"
 import type { HostKey, SshTarget } from "../../domain/sshTarget.js"
 import type { ExecRequest, RemoteProcess, SshSession } from "../../ports/SshTransport.js"
 import { SshTransport } from "../../ports/SshTransport.js"
-import { fingerprint, sameHostKey } from "../ssh2/hostKey.js"
+import { fingerprint, sameHostKey } from "../shared/hostKeyFingerprint.js"
 
 export interface MemoryResult {
   readonly stdout?: Uint8Array | string

@@ -2,9 +2,10 @@
  * Host keys as the SSH wire presents them: a blob (string algorithm, then key data).
  * Pure functions; no ssh2 types, so the in-memory twin reports mismatches the same way.
  */
-import { createHash } from "node:crypto"
 import type { ServerHostKeyAlgorithm } from "ssh2"
 import type { HostKey } from "../../domain/sshTarget.js"
+
+export { fingerprint, sameHostKey } from "../shared/hostKeyFingerprint.js"
 
 /** The algorithm is the length-prefixed SSH string at the start of the blob. */
 const blobAlgorithm = (blob: Buffer): string => {
@@ -17,14 +18,6 @@ export const hostKeyFromBlob = (blob: Buffer): HostKey => ({
   algorithm: blobAlgorithm(blob),
   base64: blob.toString("base64")
 })
-
-/** `SHA256:<base64 without padding>`, exactly as `ssh-keygen -lf` and OpenSSH's warnings print it. */
-export const fingerprint = (key: HostKey): string =>
-  `SHA256:${createHash("sha256").update(Buffer.from(key.base64, "base64")).digest("base64").replace(/=+$/, "")}`
-
-/** Compared on the decoded blob, so base64 spelling (padding, line breaks) does not matter. */
-export const sameHostKey = (a: HostKey, b: HostKey): boolean =>
-  Buffer.from(a.base64, "base64").equals(Buffer.from(b.base64, "base64"))
 
 /** Signature algorithms that make the server present a key of the pinned key's type. */
 const signatureAlgorithms: Readonly<Record<string, ReadonlyArray<ServerHostKeyAlgorithm>>> = {

@@ -45,7 +45,7 @@ export interface ResolveRequest {
   readonly readOnly?: boolean
 }
 
-export interface CleanupDecision {
+export interface CleanupOutcome {
   readonly leaseId: string
   readonly slug: string
   readonly cloudId: string | null
@@ -64,7 +64,7 @@ export interface DoctorCheck {
 
 /** Optional capability: delete what this machine's claims prove it owns and is stale. */
 export interface CleanupCapability {
-  readonly cleanup: (request: { readonly dryRun: boolean }) => Effect.Effect<ReadonlyArray<CleanupDecision>, CrabboxError>
+  readonly cleanup: (request: { readonly dryRun: boolean }) => Effect.Effect<ReadonlyArray<CleanupOutcome>, CrabboxError>
 }
 
 /** Optional capability: read-only readiness checks. */

@@ -9,7 +9,7 @@ import { planCleanup } from "../../../domain/cleanupPlan.js"
 import { describeError } from "../../../domain/errorMessage.js"
 import { ClaimStore } from "../../../ports/ClaimStore.js"
 import { nowMillis } from "../../leases/clockTime.js"
-import type { CleanupDecision, LeaseTarget } from "../backend.js"
+import type { CleanupOutcome, LeaseTarget } from "../backend.js"
 import { staticSshSpec } from "./spec.js"
 
 export const staticSshCleanup = (input: {
@@ -24,7 +24,7 @@ export const staticSshCleanup = (input: {
     // A static host is always there: the claim is the whole lease.
     const live = new Map(claims.map((c) => [c.leaseId, "present" as const]))
     const plan = planCleanup({ claims, live, nowMs, provider: staticSshSpec.name, providerScope: input.scope })
-    return yield* Effect.forEach(plan, (item): Effect.Effect<CleanupDecision, never, any> => {
+    return yield* Effect.forEach(plan, (item): Effect.Effect<CleanupOutcome, never, any> => {
       const base = {
         leaseId: item.claim.leaseId, slug: item.claim.slug, cloudId: item.claim.cloudId ?? null,
         action: item.action, reason: item.reason
