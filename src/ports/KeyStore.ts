@@ -24,6 +24,8 @@ export class KeyStore extends Context.Tag("crabbox/KeyStore")<KeyStore, {
   readonly remove: (id: LeaseId) => Effect.Effect<void, KeyStoreError>
   /** The host key pinned for `host:port` under this lease, if any. */
   readonly pinnedHostKey: (id: LeaseId, host: string, port: number) => Effect.Effect<Option.Option<HostKey>, KeyStoreError>
+  /** Where the lease's known_hosts lives (for OpenSSH), once something is pinned; None in memory. */
+  readonly knownHostsPath: (id: LeaseId) => Effect.Effect<Option.Option<string>, KeyStoreError>
   /** Pin a host key on first use (known_hosts line `[host]:port algo base64`). */
   readonly pinHostKey: (id: LeaseId, host: string, port: number, key: HostKey) => Effect.Effect<void, KeyStoreError>
 }>() {}

@@ -154,6 +154,7 @@ export const layer: Layer.Layer<KeyStore, never, StateDir | FileSystem.FileSyste
     get,
     remove: (id) => removeDurably(fs, paths(id).dir).pipe(Effect.mapError(failWith("remove", paths(id).dir))),
     pinnedHostKey,
+    knownHostsPath: (id) => Effect.map(readOptional(paths(id).knownHosts, "read"), Option.as(paths(id).knownHosts)),
     pinHostKey
   })
 }))

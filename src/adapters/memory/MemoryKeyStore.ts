@@ -79,6 +79,7 @@ export const layer: Layer.Layer<KeyStore> = Layer.effect(KeyStore, Effect.gen(fu
   return KeyStore.of({
     ensure,
     get: (id) => Effect.map(lease(id), (l) => l.key),
+    knownHostsPath: () => Effect.succeed(Option.none()),
     remove: (id) => Ref.update(leases, HashMap.remove(id)),
     pinnedHostKey: (id, host, port) => Effect.map(lease(id), (l) => HashMap.get(l.hosts, hostId(host, port))),
     pinHostKey

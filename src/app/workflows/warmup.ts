@@ -7,7 +7,14 @@ import { nowMillis } from "../leases/clockTime.js"
 import type { SshLeaseBackend } from "../providers/backend.js"
 import { acquireNew, type NewLeaseOptions } from "./acquireNew.js"
 
-export const warmupWorkflow = (backend: SshLeaseBackend, options: NewLeaseOptions & { readonly timingJson: boolean }) =>
+/**
+ * A warmed lease stays until `stop` or until cleanup finds it expired; `keep` exempts it
+ * from expiry, `releaseWhenReady` makes warmup a readiness check that gives it back.
+ */
+export const warmupWorkflow = (
+  backend: SshLeaseBackend,
+  options: NewLeaseOptions & { readonly timingJson: boolean; readonly releaseWhenReady: boolean }
+) =>
   Effect.gen(function* () {
     const stdio = yield* Stdio
     const start = yield* nowMillis
@@ -20,8 +27,7 @@ export const warmupWorkflow = (backend: SshLeaseBackend, options: NewLeaseOption
     if (options.timingJson) {
       yield* stdio.err(JSON.stringify({ provider: c.provider, leaseId: c.leaseId, slug: c.slug, totalMs, exitCode: 0 }))
     }
-    if (!options.keep) {
-      // warmup --keep=false is a readiness check: give the lease straight back.
+    if (options.releaseWhenReady) {
       yield* backend.release(lease)
       yield* stdio.err(`lease cleanup stopped=true policy=warmup lease=${c.leaseId} slug=${c.slug}`)
     }

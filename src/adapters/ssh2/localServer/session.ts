@@ -8,6 +8,7 @@
  * screen programs will not work.
  */
 import { spawn, type ChildProcess } from "node:child_process"
+import { constants } from "node:os"
 import type { Writable } from "node:stream"
 import type { ServerChannel, Session } from "ssh2"
 import { signalGroup, signalNamed, type Children } from "./children.js"
@@ -35,8 +36,8 @@ const exitReport = (code: number | null, signal: NodeJS.Signals | null): ExitRep
   if (signal === null) return { code: 255 }
   const name = signal.replace(/^SIG/, "")
   if (wireSignals.has(name)) return { signal: name }
-  const number = signalNamed(signal) === undefined ? undefined : process.binding === undefined ? undefined : undefined
-  return { code: number ?? 255 }
+  const number = (constants.signals as Readonly<Record<string, number | undefined>>)[signal]
+  return { code: number === undefined ? 255 : 128 + number }
 }
 
 /**

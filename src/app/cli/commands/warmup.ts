@@ -8,7 +8,7 @@ import { requireSshLease } from "../sshLease.js"
 export const warmupCommand = Command.make("warmup", {
   ...providerOptions,
   ...leaseOptions,
-  keep: Options.boolean("keep").pipe(Options.withDescription("keep the lease (the default)")),
+  keep: Options.boolean("keep").pipe(Options.withDescription("exempt the lease from cleanup's TTL and idle expiry")),
   noKeep: Options.boolean("no-keep").pipe(Options.withDescription("release the lease once it is ready (a readiness check)")),
   timingJson: Options.boolean("timing-json").pipe(Options.withDescription("write a timing JSON object to stderr"))
 }, (o) =>
@@ -17,7 +17,8 @@ export const warmupCommand = Command.make("warmup", {
     const backend = yield* requireSshLease(ctx.backend, "warmup")
     yield* warmupWorkflow(backend, {
       slug: o.slug,
-      keep: !o.noKeep,
+      keep: o.keep,
+      releaseWhenReady: o.noKeep,
       ttl: ctx.config.ttl,
       idleTimeout: ctx.config.idleTimeout,
       repoRoot: ctx.repoRoot,

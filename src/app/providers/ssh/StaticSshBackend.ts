@@ -64,14 +64,14 @@ export const makeStaticSshBackend = (settings: StaticSshSettings) =>
       Effect.gen(function* () {
         const ssh = claim.ssh!
         const pinned = yield* keys.pinnedHostKey(claim.leaseId, ssh.host, ssh.port)
-        const key = yield* keys.get(claim.leaseId)
+        const knownHostsPath = yield* keys.knownHostsPath(claim.leaseId)
         return {
           claim,
           ssh: {
             ...ssh,
             privateKey: yield* privateKey,
             privateKeyPath: Option.some(settings.keyPath),
-            knownHostsPath: Option.flatMap(key, (k) => k.knownHostsPath),
+            knownHostsPath,
             pinnedHostKey: pinned
           }
         } satisfies LeaseTarget
