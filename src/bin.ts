@@ -1,6 +1,6 @@
 /** The composition root: real adapters wired as layers, then the CLI. Only file that calls runMain. */
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
-import { Effect, Layer } from "effect"
+import { Cause, Effect, Exit, Layer } from "effect"
 import * as FileClaimStore from "./adapters/fs/FileClaimStore.js"
 import * as FileKeyStore from "./adapters/fs/FileKeyStore.js"
 import * as StateDirLayer from "./adapters/fs/StateDir.js"
@@ -29,7 +29,18 @@ const program = Effect.gen(function* () {
     Effect.provideService(LocalEnv, process.env),
     Effect.provideService(WorkspaceFor, workspaceFor)
   )
-  process.exitCode = code
+  return code
 })
 
-NodeRuntime.runMain(program.pipe(Effect.provide(MainLayer)), { disableErrorReporting: true })
+// Exit explicitly: a stdin pipe that nobody closes (or a raw-mode TTY) would otherwise keep
+// the process alive after the work is done. stdout/stderr writes are synchronous on Linux.
+NodeRuntime.runMain(program.pipe(Effect.provide(MainLayer)), {
+  disableErrorReporting: true,
+  teardown: (exit) => {
+    const code = Exit.isSuccess(exit) ? Number(exit.value) : Cause.isInterruptedOnly(exit.cause) ? 130 : 1
+    if (Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause)) {
+      process.stderr.write(`crabbox: internal error: ${Cause.pretty(exit.cause).split("\n")[0]}\n`)
+    }
+    process.exit(code)
+  }
+})

@@ -2,12 +2,12 @@
  * Lease lifecycle through the real CLI and a real sshd: ssh --print gives a working OpenSSH
  * command, cleanup honours keep and TTL and --dry-run changes nothing, doctor is read-only.
  */
-import { execFileSync } from "node:child_process"
+import { execFileSync, spawnSync } from "node:child_process"
 import { existsSync, mkdtempSync, readdirSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { isolatedEnv, makeRepo, runCrabbox } from "../support/cli.js"
+import { crabboxBin, isolatedEnv, makeRepo, runCrabbox } from "../support/cli.js"
 import { startSshd, type TestSshd } from "../support/sshd.js"
 
 const listLeases = (stateDir: string) =>
@@ -43,6 +43,17 @@ describe("lease lifecycle (real sshd)", () => {
     const out = execFileSync("sh", ["-c", `${line.replace(/^ssh /, "ssh -o BatchMode=yes ")} echo via-openssh`]).toString()
     expect(out.trim()).toBe("via-openssh")
     expect((await crabbox(["stop", "printable"])).code).toBe(0)
+  })
+
+  it("ssh opens an interactive PTY session over ssh2 (driven through script(1))", async () => {
+    expect((await crabbox(["warmup", "--slug", "interactive"])).code).toBe(0)
+    const command = `${process.execPath} ${crabboxBin} ssh interactive`
+    const r = spawnSync("script", ["-qec", command, "/dev/null"], {
+      cwd: repo, env: { PATH: process.env.PATH ?? "", ...env }, input: "tty -s && echo on-a-tty; exit 3\n", timeout: 30_000
+    })
+    expect(r.stdout.toString()).toContain("on-a-tty")
+    expect(r.status).toBe(3)
+    expect((await crabbox(["stop", "interactive"])).code).toBe(0)
   })
 
   it("status --wait returns at once for a ready lease; an unknown lease exits 4", async () => {

@@ -24,7 +24,7 @@ const secret = fc.string({ unit: "binary", minLength: MIN_SECRET_LENGTH, maxLeng
   .filter((s) => !REDACTED.includes(s) && !REDACTED_BLOCK.includes(s))
 
 /** How a secret is embedded: raw, as a JSON string escapes it, or URL-encoded. */
-const spelling = fc.constantFrom("raw", "json", "url")
+const spelling = fc.constantFrom("raw" as const, "json" as const, "url" as const)
 const spell = { raw: (s: string) => s, json: jsonEscaped, url: urlEncoded }
 
 const textWithSecrets = fc.record({

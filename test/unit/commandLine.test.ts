@@ -1,9 +1,8 @@
-import { assert, describe, it } from "@effect/vitest"
+import { afterAll, assert, describe, it } from "@effect/vitest"
 import { execFileSync } from "node:child_process"
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { afterAll } from "vitest"
 import { looksLikeShell, wrapCommand } from "../../src/domain/commandLine.js"
 
 describe("wrapCommand: the line it builds", () => {

@@ -29,16 +29,28 @@ const parse = (text: string): ParsedKey | Error => {
   return parsed as ParsedKey
 }
 
+const unreadable = () =>
+  new SshServerError({ operation: "host-key", message: "the host key is not a private key ssh2 can read" })
+
+const fromPrivateKey = (text: string): Effect.Effect<ServerHostKey, SshServerError> => {
+  const parsed = parse(text)
+  return parsed instanceof Error || !parsed.isPrivateKey()
+    ? Effect.fail(unreadable())
+    : Effect.succeed({ privateKey: text, publicKey: hostKeyFromBlob(parsed.getPublicSSH()) })
+}
+
+/**
+ * About 1 in 256 ed25519 keys from ssh2 1.17's `generateKeyPairSync` cannot be read back:
+ * it strips a leading zero byte of the public key (mscdex/ssh2#1390, #1513). Such a key is
+ * thrown away and another generated; ten misses in a row would take a broken ssh2.
+ */
+const generatedHostKey = Effect.suspend(() => fromPrivateKey(utils.generateKeyPairSync("ed25519").private)).pipe(
+  Effect.retry({ times: 10 })
+)
+
 /** The given private key, or a fresh ed25519 one. Parse errors never echo the key text. */
 export const loadHostKey = (privateKey: string | undefined): Effect.Effect<ServerHostKey, SshServerError> =>
-  Effect.suspend(() => {
-    const text = privateKey ?? utils.generateKeyPairSync("ed25519").private
-    const parsed = parse(text)
-    if (parsed instanceof Error || !parsed.isPrivateKey()) {
-      return Effect.fail(new SshServerError({ operation: "host-key", message: "the host key is not a private key ssh2 can read" }))
-    }
-    return Effect.succeed({ privateKey: text, publicKey: hostKeyFromBlob(parsed.getPublicSSH()) })
-  })
+  privateKey === undefined ? generatedHostKey : fromPrivateKey(privateKey)
 
 /** `[options] type base64 [comment]`, as in authorized_keys; the options are not honoured. */
 const keyText = (line: string): string | undefined => {
