@@ -49,10 +49,11 @@ export const looksLikeShell = (argv: ReadonlyArray<string>): boolean =>
 export const wrapCommand = (request: CommandRequest): WrappedCommand => {
   const cd = `cd ${shellQuote(request.workdir)}`
   const shellMode = request.shell || looksLikeShell(request.argv)
-  // An empty script would leave a dangling `&&`, a syntax error; only the cd remains.
-  const script = request.argv.length === 0 ? cd : `${cd} && ${request.argv.join(" ")}`
-  const command = shellMode
-    ? `${cd} && bash -lc ${shellQuote(script)}`
-    : `${cd} && bash -lc ${shellQuote(`${cd} && exec "$@"`)} bash${request.argv.map((word) => ` ${shellQuote(word)}`).join("")}`
-  return { command, shellMode }
+  if (shellMode) {
+    // An empty script would leave a dangling `&&`, a syntax error; only the cd remains.
+    const script = request.argv.length === 0 ? cd : `${cd} && ${request.argv.join(" ")}`
+    return { command: `${cd} && bash -lc ${shellQuote(script)}`, shellMode }
+  }
+  const args = request.argv.map((word) => ` ${shellQuote(word)}`).join("")
+  return { command: `${cd} && bash -lc ${shellQuote(`${cd} && exec "$@"`)} bash${args}`, shellMode }
 }

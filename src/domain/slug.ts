@@ -55,7 +55,8 @@ export const validateRequestedSlug = (s: string): Either.Either<string, UsageErr
   }
   if (slug.length > MAX_SLUG_LENGTH) {
     return Either.left(new UsageError({
-      message: `invalid --slug ${JSON.stringify(s)}: it must be ${MAX_SLUG_LENGTH} characters or fewer after normalization (got ${slug.length})`
+      message: `invalid --slug ${JSON.stringify(s)}: it must be ${MAX_SLUG_LENGTH} characters or fewer ` +
+        `after normalization (got ${slug.length})`
     }))
   }
   return Either.right(slug)
