@@ -11,6 +11,8 @@ import * as Ssh2Transport from "./adapters/ssh2/Ssh2Transport.js"
 import { LocalEnv } from "./app/cli/localEnv.js"
 import { runCli } from "./app/cli/runCli.js"
 import { WorkspaceFor } from "./app/cli/workspaceFor.js"
+import { SshEmulator } from "./app/cli/sshEmulator.js"
+import { startEmulatedHost } from "./adapters/ssh2/emulatedHost.js"
 
 const stores = Layer.mergeAll(FileClaimStore.layer, FileKeyStore.layer).pipe(
   Layer.provideMerge(StateDirLayer.layerFromEnv),
@@ -25,7 +27,9 @@ const program = Effect.gen(function* () {
   const workspaceFor = (root: string) =>
     GitWorkspace.layer({ root, cacheFile: `${state.root}/sync-cache/${encodeURIComponent(root)}.json` }).pipe(
       Layer.provide(Layer.succeedContext(context)))
+  const emulator = SshEmulator.of({ start: startEmulatedHost.pipe(Effect.provide(context)) })
   const code = yield* runCli(process.argv.slice(2)).pipe(
+    Effect.provideService(SshEmulator, emulator),
     Effect.provideService(LocalEnv, process.env),
     Effect.provideService(WorkspaceFor, workspaceFor)
   )

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Client, utils, type ClientChannel, type ConnectConfig } from "ssh2"
 import { type LocalSshServer, startLocalSshServer } from "../../src/adapters/ssh2/LocalSshServer.js"
+import { generateEd25519KeyPair } from "../../src/adapters/shared/ed25519KeyPair.js"
 
 interface KeyPair {
   readonly privateKey: string
@@ -21,7 +22,7 @@ const tempDir = (prefix: string) =>
 
 /** ssh2 1.17 makes an unreadable ed25519 key about 1 time in 256 (mscdex/ssh2#1390): retry. */
 const readablePair = (name: string, attempts = 10): { private: string; public: string } => {
-  const pair = utils.generateKeyPairSync("ed25519", { comment: `crabbox-test ${name}` })
+  const pair = generateEd25519KeyPair(`crabbox-test ${name}`)
   const readable = !(utils.parseKey(pair.private) instanceof Error) && !(utils.parseKey(pair.public) instanceof Error)
   return readable || attempts <= 1 ? pair : readablePair(name, attempts - 1)
 }

@@ -3,11 +3,11 @@ import { Chunk, Duration, Effect, Redacted, Schedule, Stream } from "effect"
 import type { Scope } from "effect"
 import { execFileSync } from "node:child_process"
 import { createServer, type Server, type Socket } from "node:net"
-import { utils } from "ssh2"
 import * as Ssh2Transport from "../../src/adapters/ssh2/Ssh2Transport.js"
 import { formatHostKey, type HostKey, type SshTarget } from "../../src/domain/sshTarget.js"
 import { type ExecRequest, type SshSession, SshTransport } from "../../src/ports/SshTransport.js"
 import { freePort, startSshd, type TestSshd } from "../support/sshd.js"
+import { generateEd25519KeyPair } from "../../src/adapters/shared/ed25519KeyPair.js"
 
 const targetOf = (sshd: TestSshd, overrides: Partial<SshTarget> = {}): SshTarget => ({
   host: sshd.host,
@@ -128,7 +128,7 @@ describe("Ssh2Transport against a real sshd", () => {
   it.scopedLive("refuses a pinned host key that differs, with OpenSSH fingerprints", () =>
     withTransport(Effect.gen(function* () {
       const ssh = yield* SshTransport
-      const other = utils.generateKeyPairSync("ed25519").public
+      const other = generateEd25519KeyPair().public
       const error = yield* Effect.flip(ssh.connect(targetOf(sshd, { pinnedHostKey: hostKeyOf(other) })))
       assert.strictEqual(error._tag, "HostKeyMismatch")
       if (error._tag !== "HostKeyMismatch") return
@@ -140,7 +140,7 @@ describe("Ssh2Transport against a real sshd", () => {
   it.scopedLive("a wrong private key fails with kind auth and no key material", () =>
     withTransport(Effect.gen(function* () {
       const ssh = yield* SshTransport
-      const stranger = utils.generateKeyPairSync("ed25519").private
+      const stranger = generateEd25519KeyPair().private
       const error = yield* Effect.flip(ssh.connect(targetOf(sshd, { privateKey: Redacted.make(stranger) })))
       assert.strictEqual(error._tag, "SshError")
       if (error._tag !== "SshError") return
@@ -244,7 +244,7 @@ describe("Ssh2Transport against a server that never speaks", () => {
 
   const silentTarget = (connectTimeoutMs: number): SshTarget => ({
     host: "127.0.0.1", port, user: "nobody",
-    privateKey: Redacted.make(utils.generateKeyPairSync("ed25519").private), connectTimeoutMs
+    privateKey: Redacted.make(generateEd25519KeyPair().private), connectTimeoutMs
   })
 
   /** The adapter hung up: no half-open connection is left behind by a failed connect. */

@@ -7,7 +7,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } 
 import { createConnection, createServer } from "node:net"
 import { tmpdir, userInfo } from "node:os"
 import { join } from "node:path"
-import { utils } from "ssh2"
+import { generateEd25519KeyPair } from "../../src/adapters/shared/ed25519KeyPair.js"
 
 export interface TestKeyPair {
   readonly privateKey: string
@@ -59,7 +59,7 @@ const waitForPort = async (port: number, timeoutMs: number): Promise<void> => {
 }
 
 export const makeKeyPair = (dir: string, name: string): TestKeyPair => {
-  const pair = utils.generateKeyPairSync("ed25519", { comment: `crabbox-test ${name}` })
+  const pair = generateEd25519KeyPair(`crabbox-test ${name}`)
   const privateKeyPath = join(dir, name)
   writeFileSync(privateKeyPath, pair.private, { mode: 0o600 })
   writeFileSync(`${privateKeyPath}.pub`, `${pair.public}\n`, { mode: 0o644 })

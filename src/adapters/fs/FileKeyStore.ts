@@ -20,6 +20,7 @@ import type { HostKey } from "../../domain/sshTarget.js"
 import { KeyStore, type LeaseKey } from "../../ports/KeyStore.js"
 import { atomicWrite, ensureDirectory, removeDurably, syncDirectory } from "./atomicWrite.js"
 import { leaseKeyDir, StateDir } from "./StateDir.js"
+import { generateEd25519KeyPair } from "../shared/ed25519KeyPair.js"
 
 const failWith = (operation: string, path: string) => (e: { readonly message: string }) =>
   new KeyStoreError({ operation, path, message: e.message })
@@ -89,7 +90,7 @@ export const layer: Layer.Layer<KeyStore, never, StateDir | FileSystem.FileSyste
 
   const generate = (id: LeaseId, path: string) =>
     Effect.try({
-      try: () => utils.generateKeyPairSync("ed25519", { comment: `crabbox ${id}` }).private,
+      try: () => generateEd25519KeyPair(`crabbox ${id}`).private,
       catch: (e) => new KeyStoreError({ operation: "generate", path, message: String(e) })
     })
 

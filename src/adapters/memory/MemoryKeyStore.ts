@@ -5,14 +5,11 @@
  * users' tests; each `layer` build has its own state.
  */
 import { Effect, HashMap, Layer, Option, Redacted, Ref } from "effect"
-import ssh2 from "ssh2"
-
-// ssh2 is CommonJS: Node's ESM loader only sees its default export.
-const { utils } = ssh2
 import { KeyStoreError } from "../../domain/errors.js"
 import type { LeaseId } from "../../domain/ids.js"
 import type { HostKey } from "../../domain/sshTarget.js"
 import { KeyStore, type LeaseKey } from "../../ports/KeyStore.js"
+import { generateEd25519KeyPair } from "../shared/ed25519KeyPair.js"
 
 interface Lease {
   readonly key: Option.Option<LeaseKey>
@@ -31,7 +28,7 @@ export const layer: Layer.Layer<KeyStore> = Layer.effect(KeyStore, Effect.gen(fu
   const generate = (id: LeaseId) =>
     Effect.try({
       try: (): LeaseKey => {
-        const pair = utils.generateKeyPairSync("ed25519", { comment: `crabbox ${id}` })
+        const pair = generateEd25519KeyPair(`crabbox ${id}`)
         return {
           leaseId: id,
           privateKey: Redacted.make(pair.private),

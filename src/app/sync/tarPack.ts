@@ -3,8 +3,13 @@
  * through tar-stream's `pack` one entry at a time, with backpressure end to end, so a
  * multi-GB tree never sits in memory. Names that do not fit ustar (long or non-ASCII)
  * get pax headers from tar-stream; modes are normalized to 0755/0644.
+ *
+ * Cost is per entry and per chunk, not per byte, so both are kept few: all entries go
+ * through one stream (running a stream per file costs more than reading a small file),
+ * and the archive leaves in batches of up to `batchBytes` rather than as tar-stream's
+ * 512-byte headers and paddings, each of which would otherwise cost an SSH packet.
  */
-import { Deferred, Effect, Exit, Stream } from "effect"
+import { Deferred, Effect, Exit, Option, Stream } from "effect"
 import type { Header, Pack } from "tar-stream"
 import { pack as makePack } from "tar-stream"
 import { SyncError, type WorkspaceError } from "../../domain/errors.js"
@@ -12,6 +17,13 @@ import type { ManifestEntry } from "../../domain/manifest.js"
 
 /** Fixed, because the remote extracts with `-m` (extraction time) and a stable archive is easier to debug. */
 const epoch = new Date(0)
+
+/**
+ * Largest chunk handed downstream, and what the pack buffers before it holds writers
+ * back: big enough that an SSH write is a run of full packets, small enough to stay a
+ * rounding error in memory.
+ */
+const batchBytes = 256 * 1024
 
 type EntrySink = ReturnType<Pack["entry"]>
 
@@ -26,48 +38,99 @@ const tarFailure = (path: string, cause: unknown) =>
 const changedWhileSyncing = (path: string) =>
   new SyncError({ message: `${path} changed size while syncing; run the sync again` })
 
-/** Write one chunk, waiting for the entry to drain when tar-stream asks us to. */
+/** Write one chunk; only when tar-stream asks us to wait does this suspend until "drain". */
 const writeChunk = (path: string, sink: EntrySink, chunk: Uint8Array) =>
-  Effect.async<void, SyncError>((resume) => {
-    if (sink.write(chunk)) return resume(Effect.void)
-    const cleanup = () => {
-      sink.off("drain", onDrain)
-      sink.off("close", onClose)
-    }
-    const onDrain = () => {
-      cleanup()
-      resume(Effect.void)
-    }
-    const onClose = () => {
-      cleanup()
-      resume(Effect.fail(tarFailure(path, "entry closed")))
-    }
-    sink.once("drain", onDrain)
-    sink.once("close", onClose)
-    return Effect.sync(cleanup)
-  })
+  sink.write(chunk)
+    ? Effect.void
+    : Effect.async<void, SyncError>((resume) => {
+      const cleanup = () => {
+        sink.off("drain", onDrain)
+        sink.off("close", onClose)
+      }
+      const onDrain = () => {
+        cleanup()
+        resume(Effect.void)
+      }
+      const onClose = () => {
+        cleanup()
+        resume(Effect.fail(tarFailure(path, "entry closed")))
+      }
+      sink.once("drain", onDrain)
+      sink.once("close", onClose)
+      return Effect.sync(cleanup)
+    })
 
+/** Starts the entry; the effect completes once tar-stream has taken all of it. */
+const startEntry = (pack: Pack, entry: ManifestEntry) =>
+  Effect.map(Deferred.make<void, SyncError>(), (done) => ({
+    sink: pack.entry(headerOf(entry), (err) => {
+      Deferred.unsafeDone(done, err ? Exit.fail(tarFailure(entry.path, err)) : Exit.void)
+    }),
+    finished: Deferred.await(done)
+  }))
+
+/** One entry's header and body into the pack; emits nothing itself. */
 const addEntry = (
   pack: Pack,
   entry: ManifestEntry,
   read: (path: string) => Stream.Stream<Uint8Array, WorkspaceError>
-) =>
-  Effect.gen(function* () {
-    const done = yield* Deferred.make<void, SyncError>()
-    const sink = pack.entry(headerOf(entry), (err) => {
-      Deferred.unsafeDone(done, err ? Exit.fail(tarFailure(entry.path, err)) : Exit.void)
-    })
-    if (entry.kind === "file") {
-      // The header already promised `size` bytes; a file that grew or shrank since the
-      // snapshot would corrupt the archive, so stop instead.
-      const written = yield* Stream.runFoldEffect(read(entry.path), 0, (n, chunk) =>
-        n + chunk.byteLength > entry.size
-          ? Effect.fail(changedWhileSyncing(entry.path))
-          : Effect.as(writeChunk(entry.path, sink, chunk), n + chunk.byteLength))
-      if (written !== entry.size) return yield* changedWhileSyncing(entry.path)
+): Stream.Stream<never, SyncError | WorkspaceError> =>
+  Stream.unwrap(Effect.map(startEntry(pack, entry), ({ finished, sink }) => {
+    if (entry.kind !== "file") return Stream.drain(Stream.fromEffect(finished))
+    // The header already promised `size` bytes; a file that grew or shrank since the
+    // snapshot would corrupt the archive, so stop instead.
+    let written = 0
+    const body = read(entry.path).pipe(
+      Stream.mapChunksEffect((chunks) =>
+        Effect.forEach(chunks, (chunk) => {
+          written += chunk.byteLength
+          return written > entry.size ? Effect.fail(changedWhileSyncing(entry.path)) : writeChunk(entry.path, sink, chunk)
+        }, { discard: true }).pipe(Effect.as(chunks))
+      ),
+      Stream.drain
+    )
+    const end = Effect.suspend(() => {
+      if (written !== entry.size) return Effect.fail(changedWhileSyncing(entry.path))
       sink.end(undefined)
+      return finished
+    })
+    return Stream.concat(body, Stream.drain(Stream.fromEffect(end)))
+  }))
+
+interface PackOutput {
+  ended: boolean
+  error: Option.Option<unknown>
+}
+
+/**
+ * Take what the pack holds, up to `batchBytes`, as one chunk, waiting when it holds
+ * nothing yet. Reading is what lets the entry being written continue.
+ */
+const pullBatch = (pack: Pack, output: PackOutput): Effect.Effect<Uint8Array, Option.Option<SyncError>> =>
+  Effect.async((resume) => {
+    const take = (): boolean => {
+      const parts: Array<Uint8Array> = []
+      let size = 0
+      for (let part: Uint8Array | null; size < batchBytes && (part = pack.read() as Uint8Array | null) !== null;) {
+        parts.push(part)
+        size += part.byteLength
+      }
+      if (parts.length > 0) resume(Effect.succeed(parts.length === 1 ? parts[0]! : Buffer.concat(parts, size)))
+      else if (Option.isSome(output.error)) resume(Effect.fail(Option.some(tarFailure("archive", output.error.value))))
+      else if (output.ended) resume(Effect.fail(Option.none()))
+      else return false
+      return true
     }
-    yield* Deferred.await(done)
+    if (take()) return
+    const events = ["readable", "end", "error", "close"] as const
+    const onEvent = () => {
+      if (take()) cleanup()
+    }
+    const cleanup = () => {
+      for (const event of events) pack.off(event, onEvent)
+    }
+    for (const event of events) pack.on(event, onEvent)
+    return Effect.sync(cleanup)
   })
 
 /** A tar archive of `entries` (files and symlinks), read through `read`. */
@@ -76,11 +139,29 @@ export const tarStream = (
   read: (path: string) => Stream.Stream<Uint8Array, WorkspaceError>
 ): Stream.Stream<Uint8Array, SyncError | WorkspaceError> =>
   Stream.unwrapScoped(Effect.gen(function* () {
-    const pack = yield* Effect.acquireRelease(Effect.sync(() => makePack()), (p) => Effect.sync(() => p.destroy()))
-    const produce = Effect.forEach(entries, (entry) => addEntry(pack, entry, read), { discard: true }).pipe(
+    const output: PackOutput = { ended: false, error: Option.none() }
+    const pack = yield* Effect.acquireRelease(
+      Effect.sync(() => {
+        const pack = makePack({ highWaterMark: batchBytes })
+        // Listeners first: an "error" nobody hears would crash the process.
+        pack.on("error", (err: unknown) => {
+          output.error = Option.some(err)
+        })
+        pack.once("end", () => {
+          output.ended = true
+        })
+        pack.once("close", () => {
+          if (!output.ended && Option.isNone(output.error)) output.error = Option.some("archive closed")
+        })
+        return pack
+      }),
+      (p) => Effect.sync(() => p.destroy())
+    )
+    const produce = Stream.fromIterable(entries).pipe(
+      Stream.flatMap((entry) => addEntry(pack, entry, read)),
+      Stream.runDrain,
       Effect.zipRight(Effect.sync(() => pack.finalize()))
     )
-    // tar-stream yields Buffers, which are Uint8Arrays; its typings only say `unknown`.
-    const archive = Stream.fromAsyncIterable(pack as AsyncIterable<Uint8Array>, (e) => tarFailure("archive", e))
+    const archive = Stream.repeatEffectOption(pullBatch(pack, output))
     return Stream.merge(archive, Stream.drain(Stream.fromEffect(produce)))
   }))

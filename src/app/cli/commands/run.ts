@@ -8,6 +8,7 @@ import { RemoteArgv } from "../remoteArgv.js"
 import { requireSshLease } from "../sshLease.js"
 import { LocalEnv } from "../localEnv.js"
 import { WorkspaceFor } from "../workspaceFor.js"
+import { emulatedProviderFlags } from "../emulatorFlags.js"
 
 const flag = (name: string, description: string) => Options.boolean(name).pipe(Options.withDescription(description))
 
@@ -24,12 +25,14 @@ export const runCommand = Command.make("run", {
   shell: flag("shell", "run the words as one shell command line (bash -lc)"),
   allowEnv: Options.text("allow-env").pipe(Options.withDescription("forward this local variable (repeatable, comma list, trailing * wildcard)"), Options.repeated),
   timingJson: flag("timing-json", "write a timing JSON object to stderr at the end"),
-  reclaim: flag("reclaim", "take over a lease claimed by another repository")
-}, (o) =>
+  reclaim: flag("reclaim", "take over a lease claimed by another repository"),
+  emulator: flag("emulator", "ssh provider: run against a throwaway SSH server on 127.0.0.1 inside crabbox (no host or account needed)")
+}, (o) => Effect.scoped(
   Effect.gen(function* () {
     const remote = yield* RemoteArgv
     const allowEnv = yield* Either.match(parseAllowEnv(o.allowEnv), { onLeft: Effect.fail, onRight: Effect.succeed })
-    const ctx = yield* providerContext(flagRecord(o, { ttl: o.ttl, idleTimeout: o.idleTimeout, allowEnv, forceSyncLarge: o.forceSyncLarge }))
+    const providerFlags = o.emulator ? yield* emulatedProviderFlags(o) : o
+    const ctx = yield* providerContext(flagRecord(providerFlags, { ttl: o.ttl, idleTimeout: o.idleTimeout, allowEnv, forceSyncLarge: o.forceSyncLarge }))
     const backend = yield* requireSshLease(ctx.backend, "run")
     const localEnv = yield* LocalEnv
     const env = selectEnv(ctx.config.env.allow, localEnv)
@@ -58,6 +61,6 @@ export const runCommand = Command.make("run", {
       timingJson: o.timingJson,
       repoName: ctx.repoName
     })
-  })
+  }))
 ).pipe(Command.withDescription("warm a box, sync the diff, run the command: crabbox run [flags] -- <command...>"))
 
