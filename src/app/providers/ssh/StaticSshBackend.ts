@@ -5,8 +5,8 @@
 import { FileSystem } from "@effect/platform"
 import { Duration, Effect, Option, Redacted, Schedule } from "effect"
 import type { Claim } from "../../../domain/claim.js"
-import { CLAIM_VERSION } from "../../../domain/claim.js"
-import { ClaimChanged, ConfigError, CredentialsMissing, LeaseCleanupFailed, ReadinessTimedOut, type SshError } from "../../../domain/errors.js"
+import { canTransition, CLAIM_VERSION } from "../../../domain/claim.js"
+import { ClaimChanged, ConfigError, CredentialsMissing, LeaseStateConflict, LeaseCleanupFailed, ReadinessTimedOut, type SshError } from "../../../domain/errors.js"
 import { leaseViewOf } from "../../../domain/leaseViewOf.js"
 import { describeError } from "../../../domain/errorMessage.js"
 import { shellQuote } from "../../../domain/shellQuote.js"
@@ -161,6 +161,9 @@ export const makeStaticSshBackend = (settings: StaticSshSettings) =>
         .map((c) => leaseViewOf(c, { status: c.state, ...(c.ssh ? { host: c.ssh.host } : {}) })))),
       release,
       touch: (lease, state) => provide(Effect.gen(function* () {
+        if (!canTransition(lease.claim.state, state)) {
+          return yield* new LeaseStateConflict({ leaseId: lease.claim.leaseId, state: lease.claim.state, message: `cannot mark it ${state}` })
+        }
         const now = yield* nowIso
         const next: Claim = { ...lease.claim, state, lastUsedAt: now }
         yield* claims.replace(lease.claim, next)
