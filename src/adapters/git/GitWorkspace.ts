@@ -15,6 +15,8 @@ import { Command, CommandExecutor, FileSystem } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
 import { Chunk, Clock, Effect, Layer, Option, Stream } from "effect"
 import { createHash } from "node:crypto"
+import type { Stats } from "node:fs"
+import { type FileHandle, lstat, open, readlink } from "node:fs/promises"
 import { join } from "node:path"
 import { WorkspaceError } from "../../domain/errors.js"
 import { makeExcludeMatcher, parseIgnoreFile, syncExcludeRules } from "../../domain/excludes.js"
@@ -32,10 +34,96 @@ type Inspected =
 const gone: Inspected = { _tag: "gone" }
 
 /** Missing, or a parent turned into a file: the path is simply not there any more. */
-const isGone = (e: PlatformError | WorkspaceError): boolean =>
-  e._tag === "SystemError" && (e.reason === "NotFound" || e.reason === "BadResource")
+const goneCodes = new Set(["ENOENT", "ENOTDIR", "EISDIR", "ELOOP"])
+const isGone = (e: unknown): boolean => goneCodes.has((e as NodeJS.ErrnoException | undefined)?.code ?? "")
+
+const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e))
 
 const sha256 = (data: string | Uint8Array): string => createHash("sha256").update(data).digest("hex")
+
+/** How many paths are inspected (and, on a cache miss, hashed) at once. */
+const inspectConcurrency = 32
+
+/**
+ * Files up to this size are read in one go, as one chunk; larger ones stream in chunks
+ * of this size, so memory stays bounded whatever the file.
+ */
+const chunkBytes = 1024 * 1024
+
+/** Reads up to `limit` bytes from the handle's position: fewer only at the end of the file. */
+const readUpTo = async (handle: FileHandle, limit: number): Promise<Buffer> => {
+  const buffer = Buffer.allocUnsafe(limit)
+  let filled = 0
+  while (filled < limit) {
+    const { bytesRead } = await handle.read(buffer, filled, limit - filled, null)
+    if (bytesRead === 0) break
+    filled += bytesRead
+  }
+  return filled === limit ? buffer : buffer.subarray(0, filled)
+}
+
+/** One pass over the file, sized by what `lstat` said, reading on to the real end. */
+const hashFile = async (file: string, size: number): Promise<string> => {
+  const hash = createHash("sha256")
+  const handle = await open(file, "r")
+  try {
+    // One byte over the expected size, so a small file takes one read plus the one that sees its end.
+    const limit = Math.min(size + 1, chunkBytes)
+    for (let chunk = await readUpTo(handle, limit); chunk.byteLength > 0; chunk = await readUpTo(handle, limit)) {
+      hash.update(chunk)
+      if (chunk.byteLength < limit) break
+    }
+  } finally {
+    await handle.close()
+  }
+  return hash.digest("hex")
+}
+
+/** The names @effect/platform gives file types, for the skip reason. */
+const typeName = (info: Stats): string =>
+  info.isDirectory()
+    ? "Directory"
+    : info.isFIFO()
+    ? "FIFO"
+    : info.isSocket()
+    ? "Socket"
+    : info.isBlockDevice()
+    ? "BlockDevice"
+    : info.isCharacterDevice()
+    ? "CharacterDevice"
+    : "Unknown"
+
+/**
+ * One `lstat` per path (never following a symlink), a `readlink` for links, and a read
+ * only when the hash cache cannot vouch for the content. Plain promises: at thousands
+ * of paths, a stat wrapped in effects costs more than the stat.
+ */
+const inspectPath = async (
+  root: string,
+  path: string,
+  cache: ReadonlyMap<string, CachedHash>,
+  now: number
+): Promise<Inspected> => {
+  const file = join(root, path)
+  const info = await lstat(file)
+  if (info.isSymbolicLink()) {
+    const target = await readlink(file, "utf8")
+    if (!symlinkStaysInside(path, target)) {
+      return { _tag: "skip", path, reason: `symlink points outside the repository (${target})` }
+    }
+    const size = Buffer.byteLength(target, "utf8")
+    return { _tag: "entry", entry: { path, kind: "symlink", executable: false, size, hash: sha256(target), target } }
+  }
+  if (!info.isFile()) return { _tag: "skip", path, reason: `not a regular file (${typeName(info)})` }
+  // Whole milliseconds, as the cache has always stored them.
+  const stamp: FileStamp = { size: info.size, mtimeMs: Math.trunc(info.mtimeMs), ino: info.ino, mode: info.mode }
+  const cached = cache.get(path)
+  const hash = cached !== undefined && sameStamp(cached, stamp) ? cached.hash : await hashFile(file, stamp.size)
+  const entry: ManifestEntry = { path, kind: "file", executable: (info.mode & 0o111) !== 0, size: stamp.size, hash }
+  return stamp.mtimeMs > now - racyWindowMs
+    ? { _tag: "entry", entry }
+    : { _tag: "entry", entry, cache: { ...stamp, hash } }
+}
 
 const runGit = (executor: CommandExecutor.CommandExecutor, cwd: string, args: ReadonlyArray<string>) =>
   Effect.scoped(Effect.gen(function* () {
@@ -69,47 +157,14 @@ const make = (options: { readonly root: string; readonly cacheFile?: string }) =
 
     const readError = (path: string) => (e: PlatformError) =>
       new WorkspaceError({ message: `cannot read ${path}: ${e.message}`, path })
+    const nodeError = (path: string) => (e: unknown) =>
+      new WorkspaceError({ message: `cannot read ${path}: ${messageOf(e)}`, path })
 
-    const hashFile = (path: string) =>
-      Stream.runFold(fs.stream(join(root, path)), createHash("sha256"), (h, chunk) => h.update(chunk)).pipe(
-        Effect.map((h) => h.digest("hex")),
-        Effect.mapError(readError(path))
-      )
-
-    const inspectFile = (path: string, cache: ReadonlyMap<string, CachedHash>, now: number) =>
-      Effect.gen(function* () {
-        const info = yield* fs.stat(join(root, path))
-        if (info.type !== "File") return { _tag: "skip", path, reason: `not a regular file (${info.type})` } as const
-        const stamp: FileStamp = {
-          size: Number(info.size),
-          mtimeMs: Option.match(info.mtime, { onNone: () => 0, onSome: (d) => d.getTime() }),
-          ino: Option.getOrElse(info.ino, () => 0),
-          mode: info.mode
-        }
-        const cached = cache.get(path)
-        const hash = cached !== undefined && sameStamp(cached, stamp) ? cached.hash : yield* hashFile(path)
-        const entry: ManifestEntry = {
-          path, kind: "file", executable: (info.mode & 0o111) !== 0, size: stamp.size, hash
-        }
-        return stamp.mtimeMs > now - racyWindowMs
-          ? { _tag: "entry", entry } as const
-          : { _tag: "entry", entry, cache: { ...stamp, hash } } as const
-      }).pipe(Effect.catchIf(isGone, () => Effect.succeed(gone)))
-
-    // No lstat in FileSystem: readLink succeeds only on a symlink, so it doubles as one.
     const inspect = (path: string, cache: ReadonlyMap<string, CachedHash>, now: number) =>
-      fs.readLink(join(root, path)).pipe(
-        Effect.map((target): Inspected => {
-          if (!symlinkStaysInside(path, target)) {
-            return { _tag: "skip", path, reason: `symlink points outside the repository (${target})` }
-          }
-          const size = new TextEncoder().encode(target).byteLength
-          return { _tag: "entry", entry: { path, kind: "symlink", executable: false, size, hash: sha256(target), target } }
-        }),
-        Effect.catchAll((e): Effect.Effect<Inspected, WorkspaceError | PlatformError> =>
-          e._tag === "SystemError" && e.reason === "NotFound" ? Effect.succeed(gone) : inspectFile(path, cache, now)),
-        Effect.mapError((e) => (e instanceof WorkspaceError ? e : readError(path)(e)))
-      )
+      Effect.tryPromise({
+        try: () => inspectPath(root, path, cache, now).catch((e: unknown) => (isGone(e) ? gone : Promise.reject(e))),
+        catch: nodeError(path)
+      })
 
     const ignoreFileLines = fs.readFileString(join(root, ".crabboxignore")).pipe(
       Effect.map(parseIgnoreFile),
@@ -134,7 +189,7 @@ const make = (options: { readonly root: string; readonly cacheFile?: string }) =
           else if (!excluded(path)) candidates.push(path)
         }
         const cache = yield* loadHashCache(fs, cacheFile)
-        const inspected = yield* Effect.forEach(candidates, (p) => inspect(p, cache, now), { concurrency: 32 })
+        const inspected = yield* Effect.forEach(candidates, (p) => inspect(p, cache, now), { concurrency: inspectConcurrency })
         const entries: Array<ManifestEntry> = []
         const nextCache = new Map<string, CachedHash>()
         for (const item of inspected) {
@@ -147,9 +202,33 @@ const make = (options: { readonly root: string; readonly cacheFile?: string }) =
         return { root, manifest: { version: 1, entries: entries.sort(byPath) }, skipped } as const
       })
 
+    const readChunk = (path: string, handle: FileHandle, limit: number) =>
+      Effect.tryPromise({ try: () => readUpTo(handle, limit), catch: nodeError(path) })
+
+    /**
+     * A file smaller than a chunk (most of a source tree) comes out as one chunk from one
+     * read sized by `fstat`; whatever follows, if the file grew meanwhile, streams on.
+     */
+    const readFile = (path: string): Stream.Stream<Uint8Array, WorkspaceError> =>
+      Stream.unwrapScoped(Effect.gen(function* () {
+        const handle = yield* Effect.acquireRelease(
+          Effect.tryPromise({ try: () => open(join(root, path), "r"), catch: nodeError(path) }),
+          (h) => Effect.promise(() => h.close().catch(() => undefined))
+        )
+        const rest = Stream.repeatEffectOption(readChunk(path, handle, chunkBytes).pipe(
+          Effect.mapError(Option.some),
+          Effect.filterOrFail((chunk) => chunk.byteLength > 0, () => Option.none())
+        ))
+        const { size } = yield* Effect.tryPromise({ try: () => handle.stat(), catch: nodeError(path) })
+        if (size >= chunkBytes) return rest
+        const first = yield* readChunk(path, handle, size + 1)
+        if (first.byteLength === 0) return Stream.empty
+        return first.byteLength <= size ? Stream.succeed(first) : Stream.concat(Stream.succeed(first), rest)
+      }))
+
     const read = (path: string): Stream.Stream<Uint8Array, WorkspaceError> =>
       isSafeRelativePath(path)
-        ? fs.stream(join(root, path)).pipe(Stream.mapError(readError(path)))
+        ? readFile(path)
         : Stream.fail(new WorkspaceError({ message: `refusing to read unsafe path ${JSON.stringify(path)}`, path }))
 
     return Workspace.of({ root, snapshot, read })
