@@ -3,8 +3,8 @@
  * Streams, stdin as a Sink, the exit status from the channel's "close" event.
  */
 import { NodeStream } from "@effect/platform-node"
-import type { Chunk, Scope } from "effect"
-import { Deferred, Effect, Exit, Sink } from "effect"
+import type { Scope } from "effect"
+import { Chunk, Deferred, Effect, Exit, Sink } from "effect"
 import { constants } from "node:os"
 import type { ClientCallback, ClientChannel } from "ssh2"
 import { SshError } from "../../domain/errors.js"
@@ -90,17 +90,54 @@ const closeChannel = ({ channel, gone }: Watched) =>
     })
   ))
 
-/** One write; waits for "drain" when ssh2's buffer (the SSH window) is full. */
-const writeBytes = (channel: ClientChannel, bytes: Uint8Array) =>
-  Effect.async<void>((resume) => {
-    if (channel.write(bytes)) {
-      resume(Effect.void)
-      return
+/**
+ * Below this, the parts of one incoming chunk are joined before writing: ssh2 turns every
+ * write into its own SSH packet (a header, a MAC, a socket write), so many small writes
+ * cost far more than one copy.
+ */
+const coalesceBelow = 32 * 1024
+
+/** Each part of the chunk, with the small ones that follow each other joined into one. */
+const coalesce = (chunk: Chunk.Chunk<Uint8Array>): ReadonlyArray<Uint8Array> => {
+  const parts = Chunk.toReadonlyArray(chunk)
+  if (parts.length < 2) return parts
+  const out: Array<Uint8Array> = []
+  let run: Array<Uint8Array> = []
+  let runBytes = 0
+  const flush = () => {
+    if (run.length > 0) out.push(run.length === 1 ? run[0]! : Buffer.concat(run, runBytes))
+    run = []
+    runBytes = 0
+  }
+  for (const part of parts) {
+    if (part.byteLength >= coalesceBelow) {
+      flush()
+      out.push(part)
+    } else {
+      run.push(part)
+      runBytes += part.byteLength
+      if (runBytes >= coalesceBelow) flush()
     }
-    const onDrain = () => resume(Effect.void)
-    channel.once("drain", onDrain)
-    return Effect.sync(() => channel.off("drain", onDrain))
-  })
+  }
+  flush()
+  return out
+}
+
+/**
+ * Hands the bytes to ssh2 and, only when its buffer (the SSH window) is full, waits for
+ * "drain" or for the process to go away, whichever comes first.
+ */
+const writeBytes = ({ channel, gone }: Watched, bytes: Uint8Array): Effect.Effect<void> =>
+  channel.write(bytes)
+    ? Effect.void
+    : Effect.raceFirst(
+      Effect.async<void>((resume) => {
+        const onDrain = () => resume(Effect.void)
+        channel.once("drain", onDrain)
+        return Effect.sync(() => channel.off("drain", onDrain))
+      }),
+      Deferred.await(gone)
+    )
 
 /** End stdin (EOF to the remote) once buffered writes are flushed, or give up when the process is gone. */
 const endStdin = ({ channel, gone }: Watched) =>
@@ -125,14 +162,18 @@ const endStdin = ({ channel, gone }: Watched) =>
  * If the caller never runs this sink, the remote stdin stays open: commands that do not read
  * stdin finish anyway, while `cat` and the like wait for EOF. Feed `Stream.empty` to close it.
  */
-const stdinSink = (watched: Watched): Sink.Sink<void, Uint8Array, never, SshError> =>
-  Sink.forEachChunkWhile((chunk: Chunk.Chunk<Uint8Array>) =>
-    Effect.forEach(chunk, (bytes) => writeBytes(watched.channel, bytes), { discard: true }).pipe(
-      Effect.raceFirst(Deferred.await(watched.gone)),
-      Effect.zipRight(Deferred.isDone(watched.gone)),
-      Effect.map((done) => !done && watched.channel.writable)
-    )
-  ).pipe(Sink.zipRight(Sink.fromEffect(endStdin(watched))), Sink.ignoreLeftover)
+const stdinSink = (watched: Watched): Sink.Sink<void, Uint8Array, never, SshError> => {
+  const open = Effect.zipWith(Deferred.isDone(watched.gone), Effect.sync(() => watched.channel.writable),
+    (done, writable) => !done && writable)
+  const writeAll = (parts: ReadonlyArray<Uint8Array>, i: number): Effect.Effect<boolean> =>
+    i === parts.length
+      ? open
+      : Effect.flatMap(open, (isOpen) => isOpen ? Effect.zipRight(writeBytes(watched, parts[i]!), writeAll(parts, i + 1)) : Effect.succeed(false))
+  return Sink.forEachChunkWhile((chunk: Chunk.Chunk<Uint8Array>) => writeAll(coalesce(chunk), 0)).pipe(
+    Sink.zipRight(Sink.fromEffect(endStdin(watched))),
+    Sink.ignoreLeftover
+  )
+}
 
 /**
  * Open a channel for the life of the scope. `closeOnDone: false`: the streams must not
