@@ -9,6 +9,7 @@ import * as GitWorkspace from "./adapters/git/GitWorkspace.js"
 import * as NodeStdio from "./adapters/node/NodeStdio.js"
 import * as Ssh2Transport from "./adapters/ssh2/Ssh2Transport.js"
 import { LocalEnv } from "./app/cli/localEnv.js"
+import { describeError } from "./domain/errorMessage.js"
 import { runCli } from "./app/cli/runCli.js"
 import { WorkspaceFor } from "./app/cli/workspaceFor.js"
 import { SshEmulator } from "./app/cli/sshEmulator.js"
@@ -38,7 +39,16 @@ const program = Effect.gen(function* () {
 
 // Exit explicitly: a stdin pipe that nobody closes (or a raw-mode TTY) would otherwise keep
 // the process alive after the work is done. stdout/stderr writes are synchronous on Linux.
-NodeRuntime.runMain(program.pipe(Effect.provide(MainLayer)), {
+// A bad CRABBOX_STATE_DIR fails the layers before any command runs: still one line, exit 2.
+const main = program.pipe(
+  Effect.provide(MainLayer),
+  Effect.catchTag("ConfigError", (e) => Effect.sync(() => {
+    process.stderr.write(`crabbox: ${describeError(e)}\n`)
+    return 2
+  }))
+)
+
+NodeRuntime.runMain(main, {
   disableErrorReporting: true,
   teardown: (exit) => {
     const code = Exit.isSuccess(exit) ? Number(exit.value) : Cause.isInterruptedOnly(exit.cause) ? 130 : 1

@@ -93,6 +93,14 @@ describe("crabbox run --provider ssh (real sshd)", () => {
     expect(after.find((l) => (l as { leaseId: string }).leaseId === lease!.leaseId)).toBeUndefined()
   })
 
+  it("refuses a --slug that another lease already uses (exit 2)", async () => {
+    expect((await crabbox(["warmup", "--provider", "ssh", "--slug", "taken"])).code).toBe(0)
+    const again = await crabbox(["warmup", "--provider", "ssh", "--slug", "TAKEN"])
+    expect(again.code).toBe(2)
+    expect(again.stderr).toMatch(/--slug taken is already used/)
+    expect((await crabbox(["stop", "--provider", "ssh", "taken"])).code).toBe(0)
+  })
+
   it("releases a fresh lease after the run: no workdir, no claim left", async () => {
     const r = await crabbox(["run", "--provider", "ssh", "--", "true"])
     expect(r.code).toBe(0)
@@ -130,6 +138,7 @@ describe("bad input: one clear line, exit 2", () => {
     ["blank work root", ["run", "--ssh-work-root", " ", "--", "true"], /workRoot/],
     ["slug with nothing usable", ["run", "--slug", "!!!", "--", "true"], /--slug/],
     ["two identifiers to stop", ["stop", "--id", "a", "b"], /one identifier/],
+    ["--emulator with --keep", ["run", "--emulator", "--keep", "--", "true"], /--emulator leases live only/],
     ["missing command", ["run", "--provider", "ssh"], /usage: crabbox run/]
   ]
   for (const [name, args, pattern] of cases) {

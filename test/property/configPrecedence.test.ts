@@ -10,7 +10,7 @@ import { CrabboxConfig } from "../../src/app/config/schema.js"
 import { parseYamlLayer } from "../../src/app/config/yamlLayer.js"
 
 const LAYERS = ["default", "user", "repo", "env", "flag"] as const
-const KEYS = ["provider", "ttl", "ssh.host", "ssh.port", "env.allow", "sync.delete"] as const
+const KEYS = ["provider", "ttl", "ssh.host", "ssh.port", "env.allow", "sync.allowLarge"] as const
 
 /** For each layer, the keys it sets; values name the layer so the winner is visible. */
 const assignments = FastCheck.tuple(...LAYERS.map(() =>

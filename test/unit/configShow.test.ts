@@ -17,7 +17,7 @@ describe("config show", () => {
     assert.strictEqual(renderConfigJson(loaded), JSON.stringify({
       provider: "ssh", target: "linux", ttl: "1h30m", idleTimeout: "30m", workRoot: "/work/crabbox",
       env: { allow: ["CI", "NODE_OPTIONS"] },
-      sync: { exclude: [], delete: true, allowLarge: false, fingerprint: true },
+      sync: { exclude: [], allowLarge: false },
       ssh: { host: "box.test", port: 2222, key: "/home/u/.ssh/id_ed25519" }
     }))
   })
@@ -32,9 +32,7 @@ describe("config show", () => {
       "workRoot = /work/crabbox  (default)",
       "env.allow = CI, NODE_OPTIONS  (default)",
       "sync.exclude = node_modules, dist  (/r/.crabbox.yaml)",
-      "sync.delete = true  (default)",
       "sync.allowLarge = false  (default)",
-      "sync.fingerprint = true  (default)",
       "ssh.host = box.test  (/r/.crabbox.yaml)",
       "ssh.key = /k  (/r/.crabbox.yaml)"
     ])

@@ -105,7 +105,7 @@ describe("config validation names key, source and bad value", () => {
     }))
 
   it("values of the wrong type", () => {
-    assert.strictEqual(failure(fromFile({ sync: { delete: "maybe" } })).message, `must be true or false (or 1 or 0) (got "maybe")`)
+    assert.strictEqual(failure(fromFile({ sync: { allowLarge: "maybe" } })).message, `must be true or false (or 1 or 0) (got "maybe")`)
     assert.strictEqual(failure(fromFile({ env: { allow: "CI" } })).message, `must be a list (got "CI")`)
     assertError(failure(fromFile({ env: "CI" })), { source: REPO_FILE, key: "env", message: `must be a mapping of keys to values (got "CI")` })
     assert.strictEqual(failure(fromFile({ provider: 7 })).message, "must be text (got 7)")
@@ -139,7 +139,7 @@ describe("config values", () => {
     assert.strictEqual(Duration.toMillis(config.idleTimeout), 30 * 60_000)
     assert.strictEqual(config.workRoot, "/work/crabbox")
     assert.deepStrictEqual(config.env.allow, ["CI", "NODE_OPTIONS"])
-    assert.deepStrictEqual(config.sync, { exclude: [], delete: true, allowLarge: false, fingerprint: true })
+    assert.deepStrictEqual(config.sync, { exclude: [], allowLarge: false })
     assert.deepStrictEqual(config.ssh, {})
     assert.strictEqual(sources["ttl"], "default")
   })

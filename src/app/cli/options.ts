@@ -4,6 +4,7 @@
  */
 import { Options } from "@effect/cli"
 import { Option } from "effect"
+import type { FlagValues } from "../config/flagLayer.js"
 
 const text = (name: string, description: string) =>
   Options.text(name).pipe(Options.withDescription(description), Options.optional)
@@ -32,26 +33,24 @@ export type ProviderOptionValues = {
   readonly [K in keyof typeof providerOptions]: Option.Option<string>
 }
 
-/** The flag record the config loader understands (flag name -> value). */
+/** The flag values the config loader understands (typed by its flag table, so a misspelt name fails to compile). */
 export const flagRecord = (
   p: ProviderOptionValues,
   extra: { readonly ttl?: Option.Option<string>; readonly idleTimeout?: Option.Option<string>; readonly allowEnv?: ReadonlyArray<string>; readonly forceSyncLarge?: boolean } = {}
-) => {
-  const record: Record<string, string | ReadonlyArray<string> | boolean> = {}
-  const put = (name: string, value: Option.Option<string> | undefined) => {
-    if (value && Option.isSome(value)) record[name] = value.value
+): FlagValues => {
+  const get = (value: Option.Option<string> | undefined) => (value === undefined ? undefined : Option.getOrUndefined(value))
+  return {
+    provider: get(p.provider),
+    target: get(p.target),
+    workRoot: get(p.workRoot),
+    "ssh-host": get(p.sshHost),
+    "ssh-port": get(p.sshPort),
+    "ssh-user": get(p.sshUser),
+    "ssh-key": get(p.sshKey),
+    "ssh-work-root": get(p.sshWorkRoot),
+    ttl: get(extra.ttl),
+    idleTimeout: get(extra.idleTimeout),
+    "allow-env": extra.allowEnv,
+    "force-sync-large": extra.forceSyncLarge
   }
-  put("provider", p.provider)
-  put("target", p.target)
-  put("work-root", p.workRoot)
-  put("ssh-host", p.sshHost)
-  put("ssh-port", p.sshPort)
-  put("ssh-user", p.sshUser)
-  put("ssh-key", p.sshKey)
-  put("ssh-work-root", p.sshWorkRoot)
-  put("ttl", extra.ttl)
-  put("idle-timeout", extra.idleTimeout)
-  if (extra.allowEnv && extra.allowEnv.length > 0) record["allow-env"] = extra.allowEnv
-  if (extra.forceSyncLarge) record["force-sync-large"] = true
-  return record
 }

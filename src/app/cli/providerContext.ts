@@ -1,12 +1,13 @@
 /** Everything a lease command needs: repo, merged config and the selected provider's backend. */
 import { Path } from "@effect/platform"
 import { Effect, Either } from "effect"
+import type { FlagValues } from "../config/flagLayer.js"
 import { loadConfig } from "../config/loadConfig.js"
 import { builtinProviders } from "../providers/builtin.js"
 import { lookupProvider } from "../providers/registry.js"
 import { findRepoRoot } from "../repoRoot.js"
 
-export const loadCommandConfig = (flags: Record<string, string | ReadonlyArray<string> | boolean>) =>
+export const loadCommandConfig = (flags: FlagValues) =>
   Effect.gen(function* () {
     const path = yield* Path.Path
     const cwd = path.resolve(".")
@@ -15,7 +16,7 @@ export const loadCommandConfig = (flags: Record<string, string | ReadonlyArray<s
     return { cwd, repoRoot, repoName: path.basename(repoRoot), loaded, config: loaded.config }
   })
 
-export const providerContext = (flags: Record<string, string | ReadonlyArray<string> | boolean>) =>
+export const providerContext = (flags: FlagValues) =>
   Effect.gen(function* () {
     const base = yield* loadCommandConfig(flags)
     const module = yield* Either.match(lookupProvider(builtinProviders, base.config.provider), {

@@ -14,14 +14,12 @@ export const EnvSection = section({
   allow: listOf(EnvVarPattern)
 })
 
+// Deletions and the fingerprint shortcut always apply (the Go original's sync.delete and
+// sync.fingerprint switches are not offered: a key that did nothing would mislead).
 export const SyncSection = section({
   exclude: listOf(NonBlank),
-  /** Remove remote files that are gone locally. */
-  delete: Toggle,
   /** Sync past the size guardrail. */
-  allowLarge: Toggle,
-  /** Skip the sync when the remote manifest already matches. */
-  fingerprint: Toggle
+  allowLarge: Toggle
 })
 
 export const SshSection = section({
@@ -67,5 +65,5 @@ export const CONFIG_DEFAULTS = {
   idleTimeout: "30m",
   workRoot: "/work/crabbox",
   env: { allow: ["CI", "NODE_OPTIONS"] },
-  sync: { exclude: [], delete: true, allowLarge: false, fingerprint: true }
+  sync: { exclude: [], allowLarge: false }
 } as const satisfies Partial<CrabboxConfigEncoded>

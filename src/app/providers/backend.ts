@@ -78,6 +78,8 @@ export interface SshLeaseBackend extends Partial<CleanupCapability>, Partial<Doc
   readonly spec: ProviderSpec
   /** scope string recorded in claims (another configuration sees other claims) */
   readonly providerScope: string
+  /** flags that select this configuration again, for the ssh/stop hints printed to users */
+  readonly selectorFlags: ReadonlyArray<string>
   /** create/claim a machine, wait until SSH answers, write a ready claim */
   readonly acquire: (request: AcquireRequest) => Effect.Effect<LeaseTarget, CrabboxError>
   readonly resolve: (request: ResolveRequest) => Effect.Effect<LeaseTarget, CrabboxError>

@@ -60,42 +60,68 @@ const writeChunk = (path: string, sink: EntrySink, chunk: Uint8Array) =>
       return Effect.sync(cleanup)
     })
 
-/** Starts the entry; the effect completes once tar-stream has taken all of it. */
+/** Marks the end of one entry's bytes in the stream that feeds the pack. */
+const endOfEntry = Symbol("endOfEntry")
+type Item = Uint8Array | typeof endOfEntry
+const closeEntry: Stream.Stream<Item> = Stream.succeed(endOfEntry)
+
+/** The entry being written: its sink, what it has taken so far, and its completion. */
+interface Open {
+  readonly sink: EntrySink
+  readonly written: number
+  readonly finished: Effect.Effect<void, SyncError>
+}
+
+/** Where the producer stands: `entries[index]` is the entry the next item belongs to. */
+interface Cursor {
+  readonly index: number
+  readonly open: Open | undefined
+}
+
 const startEntry = (pack: Pack, entry: ManifestEntry) =>
-  Effect.map(Deferred.make<void, SyncError>(), (done) => ({
+  Effect.map(Deferred.make<void, SyncError>(), (done): Open => ({
     sink: pack.entry(headerOf(entry), (err) => {
       Deferred.unsafeDone(done, err ? Exit.fail(tarFailure(entry.path, err)) : Exit.void)
     }),
+    written: 0,
     finished: Deferred.await(done)
   }))
 
-/** One entry's header and body into the pack; emits nothing itself. */
-const addEntry = (
-  pack: Pack,
-  entry: ManifestEntry,
+/**
+ * Feeds one item to the pack. Bytes go to the entry at the cursor (started on its first
+ * item); `endOfEntry` ends it and waits until tar-stream has taken all of it, which is
+ * what keeps at most one entry in flight.
+ */
+const feed = (pack: Pack, entries: ReadonlyArray<ManifestEntry>) => (cursor: Cursor, item: Item) =>
+  Effect.gen(function* () {
+    const entry = entries[cursor.index]!
+    const open = cursor.open ?? (yield* startEntry(pack, entry))
+    if (item === endOfEntry) {
+      if (entry.kind === "file") {
+        // The header already promised `size` bytes; a file that grew or shrank since the
+        // snapshot would corrupt the archive, so stop instead.
+        if (open.written !== entry.size) return yield* changedWhileSyncing(entry.path)
+        open.sink.end(undefined)
+      }
+      yield* open.finished
+      return { index: cursor.index + 1, open: undefined }
+    }
+    const written = open.written + item.byteLength
+    if (written > entry.size) return yield* changedWhileSyncing(entry.path)
+    yield* writeChunk(entry.path, open.sink, item)
+    return { index: cursor.index, open: { ...open, written } }
+  })
+
+/**
+ * Every entry's bytes, each followed by `endOfEntry`, as one stream: a stream per entry
+ * run on its own costs more than reading a small file does.
+ */
+const items = (
+  entries: ReadonlyArray<ManifestEntry>,
   read: (path: string) => Stream.Stream<Uint8Array, WorkspaceError>
-): Stream.Stream<never, SyncError | WorkspaceError> =>
-  Stream.unwrap(Effect.map(startEntry(pack, entry), ({ finished, sink }) => {
-    if (entry.kind !== "file") return Stream.drain(Stream.fromEffect(finished))
-    // The header already promised `size` bytes; a file that grew or shrank since the
-    // snapshot would corrupt the archive, so stop instead.
-    let written = 0
-    const body = read(entry.path).pipe(
-      Stream.mapChunksEffect((chunks) =>
-        Effect.forEach(chunks, (chunk) => {
-          written += chunk.byteLength
-          return written > entry.size ? Effect.fail(changedWhileSyncing(entry.path)) : writeChunk(entry.path, sink, chunk)
-        }, { discard: true }).pipe(Effect.as(chunks))
-      ),
-      Stream.drain
-    )
-    const end = Effect.suspend(() => {
-      if (written !== entry.size) return Effect.fail(changedWhileSyncing(entry.path))
-      sink.end(undefined)
-      return finished
-    })
-    return Stream.concat(body, Stream.drain(Stream.fromEffect(end)))
-  }))
+): Stream.Stream<Item, WorkspaceError> =>
+  Stream.flatMap(Stream.fromIterable(entries), (entry) =>
+    entry.kind === "file" ? Stream.concat(read(entry.path), closeEntry) : closeEntry)
 
 interface PackOutput {
   ended: boolean
@@ -157,9 +183,7 @@ export const tarStream = (
       }),
       (p) => Effect.sync(() => p.destroy())
     )
-    const produce = Stream.fromIterable(entries).pipe(
-      Stream.flatMap((entry) => addEntry(pack, entry, read)),
-      Stream.runDrain,
+    const produce = Stream.runFoldEffect(items(entries, read), { index: 0, open: undefined }, feed(pack, entries)).pipe(
       Effect.zipRight(Effect.sync(() => pack.finalize()))
     )
     const archive = Stream.repeatEffectOption(pullBatch(pack, output))

@@ -119,6 +119,7 @@ export const runWorkflow = (backend: SshLeaseBackend, req: RunRequest) =>
     if (Exit.isFailure(outcome)) return yield* outcome
     const result = outcome.value
     const totalMs = (yield* nowMillis) - start
+    if (req.syncOnly) return
     yield* stdio.err(`command complete in ${formatDuration(result.commandMs)} total=${formatDuration(totalMs)}`)
     yield* stdio.err(`run summary sync=${formatDuration(result.syncMs)} command=${formatDuration(result.commandMs)} total=${formatDuration(totalMs)} sync_skipped=${result.syncSkipped} exit=${result.exitCode}`)
     if (req.timingJson) {

@@ -34,15 +34,20 @@ export const sshWorkflow = (
       return 0
     }
     if (Option.isNone(stdio.terminal)) {
-      return yield* new UsageError({ message: "crabbox ssh needs a terminal; use --print for an OpenSSH command" })
+      return yield* new UsageError({ message: "an interactive session needs a terminal on stdin and stdout", hint: "use --print for an OpenSSH command" })
     }
     const terminal = stdio.terminal.value
     return yield* Effect.scoped(Effect.gen(function* () {
       const session = yield* openSession(lease)
       const size = yield* terminal.size
-      const proc = yield* session.shell({ term: "xterm-256color", ...size })
+      // a login shell in the lease's workdir when it exists (before the first sync it does not)
+      const workdir = remoteWorkdir(lease, input.repoName)
+      const proc = yield* session.exec({
+        command: `cd ${shellQuote(workdir)} 2>/dev/null; exec "\${SHELL:-/bin/sh}" -l`,
+        pty: { term: "xterm-256color", ...size }
+      })
       yield* terminal.rawMode
-      yield* stdio.err(`connected to ${lease.claim.slug}; workdir ${remoteWorkdir(lease, input.repoName)}`)
+      yield* stdio.err(`connected to ${lease.claim.slug}; workdir ${workdir}`)
       yield* Effect.forkScoped(Stream.run(terminal.input, proc.stdin).pipe(Effect.ignore))
       yield* Effect.all([Stream.run(proc.stdout, stdio.stdout), Stream.run(proc.stderr, stdio.stderr)], { concurrency: 2, discard: true })
       return (yield* proc.exit).code

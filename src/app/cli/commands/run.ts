@@ -1,5 +1,6 @@
 import { Command, Options } from "@effect/cli"
-import { Effect, Either } from "effect"
+import { Effect, Either, Option } from "effect"
+import { UsageError } from "../../../domain/errors.js"
 import { parseAllowEnv, selectEnv } from "../../../domain/envForward.js"
 import { runWorkflow } from "../../workflows/run.js"
 import { flagRecord, leaseOptions, providerOptions } from "../options.js"
@@ -31,6 +32,12 @@ export const runCommand = Command.make("run", {
   Effect.gen(function* () {
     const remote = yield* RemoteArgv
     const allowEnv = yield* Either.match(parseAllowEnv(o.allowEnv), { onLeft: Effect.fail, onRight: Effect.succeed })
+    if (o.emulator && (o.keep || o.keepOnFailure || Option.isSome(o.id))) {
+      return yield* new UsageError({
+        message: "--emulator leases live only as long as this run; --keep, --keep-on-failure and --id do not apply",
+        hint: "use a real host (--ssh-host) to keep a lease"
+      })
+    }
     const providerFlags = o.emulator ? yield* emulatedProviderFlags(o) : o
     const ctx = yield* providerContext(flagRecord(providerFlags, { ttl: o.ttl, idleTimeout: o.idleTimeout, allowEnv, forceSyncLarge: o.forceSyncLarge }))
     const backend = yield* requireSshLease(ctx.backend, "run")

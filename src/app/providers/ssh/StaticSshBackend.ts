@@ -146,6 +146,10 @@ export const makeStaticSshBackend = (settings: StaticSshSettings) =>
       kind: "ssh-lease",
       spec: staticSshSpec,
       providerScope: scope,
+      selectorFlags: Option.match(settings.host, {
+        onNone: () => [],
+        onSome: (h) => ["--ssh-host", h, "--ssh-port", String(settings.port), "--ssh-user", settings.user]
+      }),
       acquire: (req) => provide(acquire(req)),
       resolve: (req) => provide(Effect.gen(function* () {
         const claim = yield* findClaim({ id: req.id, provider: staticSshSpec.name, providerScope: scope })
