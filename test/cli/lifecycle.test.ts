@@ -2,7 +2,7 @@
  * Lease lifecycle through the real CLI and a real sshd: ssh --print gives a working OpenSSH
  * command, cleanup honours keep and TTL and --dry-run changes nothing, doctor is read-only.
  */
-import { execFileSync, spawnSync } from "node:child_process"
+import { execFileSync, spawn, spawnSync } from "node:child_process"
 import { existsSync, mkdtempSync, readdirSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -54,6 +54,27 @@ describe("lease lifecycle (real sshd)", () => {
     expect(r.stdout.toString()).toContain("on-a-tty")
     expect(r.status).toBe(3)
     expect((await crabbox(["stop", "interactive"])).code).toBe(0)
+  })
+
+  it("Ctrl-C during run releases the fresh lease: no claim, no workdir left", async () => {
+    const stateDir = env.CRABBOX_STATE_DIR!
+    const before = listLeases(stateDir)
+    const child = spawn(process.execPath, [crabboxBin, "run", "--", "sleep", "30"], {
+      cwd: repo, env: { PATH: process.env.PATH ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"]
+    })
+    let stderr = ""
+    const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)))
+    await new Promise<void>((resolve) => child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString()
+      if (stderr.includes("running on")) resolve()
+    }))
+    const leaseId = /leased (cbx_[0-9a-f]{12})/.exec(stderr)?.[1]
+    expect(leaseId).toBeDefined()
+    child.kill("SIGINT")
+    expect(await exited).toBe(130)
+    expect(stderr).toContain(`lease cleanup stopped=true policy=auto lease=${leaseId}`)
+    expect(listLeases(stateDir)).toEqual(before)
+    expect(existsSync(join(env.CRABBOX_SSH_WORK_ROOT!, leaseId!))).toBe(false)
   })
 
   it("status --wait returns at once for a ready lease; an unknown lease exits 4", async () => {

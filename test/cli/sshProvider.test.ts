@@ -107,6 +107,10 @@ describe("crabbox run --provider ssh (real sshd)", () => {
     // the work root itself goes too once empty: the host is left as it was
     const leases = existsSync(workRoot) ? readdirSync(workRoot).filter((n) => n.startsWith("cbx_")) : []
     expect(leases).toEqual([])
+    const claims = join(env.CRABBOX_STATE_DIR!, "claims")
+    const leaseId = /leased (cbx_[0-9a-f]{12})/.exec(r.stderr)?.[1]
+    expect(leaseId).toBeDefined()
+    expect(existsSync(join(claims, `${leaseId}.json`))).toBe(false)
   })
 
   it("refuses a wrong key with exit 7", async () => {

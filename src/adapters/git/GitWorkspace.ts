@@ -13,7 +13,7 @@
  */
 import { Command, CommandExecutor, FileSystem } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
-import { Chunk, Clock, Effect, Layer, Option, Stream } from "effect"
+import { Chunk, Clock, Effect, Either, identity, Layer, Option, Stream } from "effect"
 import { createHash } from "node:crypto"
 import { closeSync, fstatSync, lstatSync, openSync, readlinkSync, readSync, type Stats } from "node:fs"
 import { type FileHandle, open } from "node:fs/promises"
@@ -186,24 +186,19 @@ const make = (options: { readonly root: string; readonly cacheFile?: string }) =
     const nodeError = (path: string) => (e: unknown) =>
       new WorkspaceError({ message: `cannot read ${path}: ${messageOf(e)}`, path })
 
+    /** Node's errors as the workspace's: a path that went away is `gone`, anything else a failure. */
+    const settle = (path: string) => (e: unknown) => isGone(e) ? Effect.succeed(gone) : Effect.fail(nodeError(path)(e))
+
     const inspect = (path: string, cache: ReadonlyMap<string, CachedHash>, now: number) =>
-      Effect.try({
-        try: () => {
-          try {
-            return inspectSync(root, path, cache, now)
-          } catch (e) {
-            if (isGone(e)) return gone
-            throw e
-          }
-        },
-        catch: nodeError(path)
-      })
+      Effect.try({ try: () => inspectSync(root, path, cache, now), catch: identity }).pipe(
+        Effect.catchAll(settle(path))
+      )
 
     const hashLargeFile = (path: string, stamp: FileStamp, now: number) =>
-      Effect.tryPromise({
-        try: () => hashLarge(join(root, path)).then((hash) => fileEntry(path, stamp, hash, now), (e: unknown) => isGone(e) ? gone : Promise.reject(e)),
-        catch: nodeError(path)
-      })
+      Effect.tryPromise({ try: () => hashLarge(join(root, path)), catch: identity }).pipe(
+        Effect.map((hash) => fileEntry(path, stamp, hash, now)),
+        Effect.catchAll(settle(path))
+      )
 
     const ignoreFileLines = fs.readFileString(join(root, ".crabboxignore")).pipe(
       Effect.map(parseIgnoreFile),
@@ -228,9 +223,13 @@ const make = (options: { readonly root: string; readonly cacheFile?: string }) =
           else if (!excluded(path)) candidates.push(path)
         }
         const cache = yield* loadHashCache(fs, cacheFile)
+        // Metadata and small files first, one at a time (synchronous: see the top of the
+        // file); then the large files, a few at a time.
         const inspected = yield* Effect.forEach(candidates, (p) => inspect(p, cache, now)).pipe(
-          Effect.flatMap(Effect.forEach((item) => item._tag === "large" ? hashLargeFile(item.path, item.stamp, now) : Effect.succeed(item),
-            { concurrency: largeHashConcurrency }))
+          Effect.flatMap(Effect.forEach(
+            (item) => item._tag === "large" ? hashLargeFile(item.path, item.stamp, now) : Effect.succeed(item),
+            { concurrency: largeHashConcurrency }
+          ))
         )
         const entries: Array<ManifestEntry> = []
         const nextCache = new Map<string, CachedHash>()
@@ -260,15 +259,13 @@ const make = (options: { readonly root: string; readonly cacheFile?: string }) =
 
     /** A file smaller than a chunk (most of a source tree) comes out as one chunk. */
     const readFile = (path: string): Stream.Stream<Uint8Array, WorkspaceError> =>
-      Stream.suspend(() => {
-        let whole: Buffer | undefined
-        try {
-          whole = readSmallSync(join(root, path))
-        } catch (e) {
-          return Stream.fail(nodeError(path)(e))
-        }
-        return whole === undefined ? readChunked(path) : whole.byteLength === 0 ? Stream.empty : Stream.succeed(whole)
-      })
+      Stream.suspend(() =>
+        Either.match(Either.try({ try: () => readSmallSync(join(root, path)), catch: nodeError(path) }), {
+          onLeft: Stream.fail,
+          onRight: (whole) =>
+            whole === undefined ? readChunked(path) : whole.byteLength === 0 ? Stream.empty : Stream.succeed(whole)
+        })
+      )
 
     const read = (path: string): Stream.Stream<Uint8Array, WorkspaceError> =>
       isSafeRelativePath(path)

@@ -73,13 +73,15 @@ const connectConfig = (target: SshTarget, verify: (blob: Buffer) => boolean): Co
 }
 
 /**
- * Acquire: TCP, handshake, host-key check, public-key auth. It is interruptible (a probe's
- * deadline may be shorter than `readyTimeout`); the canceller destroys the half-open client.
- * Release: `end()` closes the connection and with it every channel still open.
+ * TCP, handshake, host-key check, public-key auth, then `end()` when the scope closes.
+ * The connect inherits the caller's interruptibility: interruptible for a probe whose
+ * deadline is shorter than `readyTimeout` (the canceller destroys the half-open client), but
+ * not inside a finalizer, where a release after Ctrl-C must still reach the host (bounded by
+ * `readyTimeout`). Forcing it interruptible would cancel that release at once.
  */
 export const connectClient = (target: SshTarget) =>
-  Effect.acquireRelease(
-    Effect.interruptible(Effect.async<Connected, SshError | HostKeyMismatch>((resume) => {
+  Effect.uninterruptibleMask((restore) =>
+    restore(Effect.async<Connected, SshError | HostKeyMismatch>((resume) => {
       // Fail before dialing rather than after a handshake; the parse error text stays out of the message.
       if (utils.parseKey(Redacted.value(target.privateKey)) instanceof Error) {
         resume(Effect.fail(new SshError({
@@ -129,6 +131,5 @@ export const connectClient = (target: SshTarget) =>
         fail(toSshError(target, err as Ssh2Error, "connect"))
       }
       return Effect.sync(() => client.destroy())
-    })),
-    ({ client }) => Effect.sync(() => client.end())
+    })).pipe(Effect.tap(({ client }) => Effect.addFinalizer(() => Effect.sync(() => client.end()))))
   )

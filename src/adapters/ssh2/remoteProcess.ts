@@ -128,9 +128,8 @@ const coalesce = (chunk: Chunk.Chunk<Uint8Array>): ReadonlyArray<Uint8Array> => 
  * "drain" or for the process to go away, whichever comes first.
  */
 const writeBytes = ({ channel, gone }: Watched, bytes: Uint8Array): Effect.Effect<void> =>
-  channel.write(bytes)
-    ? Effect.void
-    : Effect.raceFirst(
+  Effect.suspend(() =>
+    channel.write(bytes) ? Effect.void : Effect.raceFirst(
       Effect.async<void>((resume) => {
         const onDrain = () => resume(Effect.void)
         channel.once("drain", onDrain)
@@ -138,6 +137,7 @@ const writeBytes = ({ channel, gone }: Watched, bytes: Uint8Array): Effect.Effec
       }),
       Deferred.await(gone)
     )
+  )
 
 /** End stdin (EOF to the remote) once buffered writes are flushed, or give up when the process is gone. */
 const endStdin = ({ channel, gone }: Watched) =>
@@ -162,18 +162,14 @@ const endStdin = ({ channel, gone }: Watched) =>
  * If the caller never runs this sink, the remote stdin stays open: commands that do not read
  * stdin finish anyway, while `cat` and the like wait for EOF. Feed `Stream.empty` to close it.
  */
-const stdinSink = (watched: Watched): Sink.Sink<void, Uint8Array, never, SshError> => {
-  const open = Effect.zipWith(Deferred.isDone(watched.gone), Effect.sync(() => watched.channel.writable),
-    (done, writable) => !done && writable)
-  const writeAll = (parts: ReadonlyArray<Uint8Array>, i: number): Effect.Effect<boolean> =>
-    i === parts.length
-      ? open
-      : Effect.flatMap(open, (isOpen) => isOpen ? Effect.zipRight(writeBytes(watched, parts[i]!), writeAll(parts, i + 1)) : Effect.succeed(false))
-  return Sink.forEachChunkWhile((chunk: Chunk.Chunk<Uint8Array>) => writeAll(coalesce(chunk), 0)).pipe(
-    Sink.zipRight(Sink.fromEffect(endStdin(watched))),
-    Sink.ignoreLeftover
-  )
-}
+const stdinSink = (watched: Watched): Sink.Sink<void, Uint8Array, never, SshError> =>
+  Sink.forEachChunkWhile((chunk: Chunk.Chunk<Uint8Array>) =>
+    Effect.forEach(coalesce(chunk), (bytes) => writeBytes(watched, bytes), { discard: true }).pipe(
+      Effect.raceFirst(Deferred.await(watched.gone)),
+      Effect.zipRight(Deferred.isDone(watched.gone)),
+      Effect.map((done) => !done && watched.channel.writable)
+    )
+  ).pipe(Sink.zipRight(Sink.fromEffect(endStdin(watched))), Sink.ignoreLeftover)
 
 /**
  * Open a channel for the life of the scope. `closeOnDone: false`: the streams must not

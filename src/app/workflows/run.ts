@@ -1,21 +1,26 @@
 /**
  * `crabbox run`: acquire (or resolve --id), sync, run the command with streamed output,
  * then release a fresh lease unless kept. Exits with the remote command's code.
+ *
+ * However the use of the lease ends (success, failure, Ctrl-C), the release decision runs
+ * once, uninterruptibly, with the same keep rules.
  */
-import { Effect, Exit, type Layer, Option } from "effect"
-import { LeaseCleanupFailed, RemoteCommandExit, RemoteSetupFailed, UsageError, type WorkspaceError } from "../../domain/errors.js"
+import { Effect, Exit, type Layer, Option, Ref } from "effect"
 import { wrapCommand } from "../../domain/commandLine.js"
 import { formatDuration } from "../../domain/duration.js"
 import { describeError } from "../../domain/errorMessage.js"
+import type { CrabboxError } from "../../domain/errors.js"
+import { LeaseCleanupFailed, RemoteCommandExit, RemoteSetupFailed, UsageError, type WorkspaceError } from "../../domain/errors.js"
 import { shellQuote } from "../../domain/shellQuote.js"
 import { Stdio } from "../../ports/Stdio.js"
 import type { Workspace } from "../../ports/Workspace.js"
 import { nowMillis } from "../leases/clockTime.js"
 import { openSession, remoteMetaDir, remoteWorkdir } from "../leases/openSession.js"
+import { runDetached } from "../leases/detached.js"
+import { captureRemote, streamRemoteCommand } from "../leases/remoteCommand.js"
 import type { LeaseTarget, SshLeaseBackend } from "../providers/backend.js"
 import { syncWorkspace } from "../sync/syncWorkspace.js"
 import { acquireNew, type NewLeaseOptions } from "./acquireNew.js"
-import { captureRemote, streamRemoteCommand } from "./remoteExec.js"
 import { stopHint } from "./stopHint.js"
 
 export interface RunRequest {
@@ -39,6 +44,8 @@ export interface RunRequest {
 }
 
 interface RunOutcome {
+  readonly leaseId: string
+  readonly slug: string
   readonly exitCode: number
   readonly syncMs: number
   readonly commandMs: number
@@ -46,90 +53,117 @@ interface RunOutcome {
   readonly workdir: string
 }
 
-const useLease = (backend: SshLeaseBackend, lease: LeaseTarget, req: RunRequest) =>
-  Effect.scoped(Effect.gen(function* () {
+const syncStep = (session: Effect.Effect.Success<ReturnType<typeof openSession>>, lease: LeaseTarget, req: RunRequest) =>
+  Effect.gen(function* () {
     const stdio = yield* Stdio
-    const session = yield* openSession(lease)
     const workdir = remoteWorkdir(lease, req.repoName)
-    const syncStart = yield* nowMillis
-    let syncSkipped = true
     if (req.noSync) {
       const mk = yield* captureRemote(session, `mkdir -p -- ${shellQuote(workdir)}`)
       if (mk.code !== 0) return yield* new RemoteSetupFailed({ message: `mkdir ${workdir} exited ${mk.code}: ${mk.stderr.trim()}` })
-    } else {
-      const result = yield* syncWorkspace(session, {
-        workdir,
-        metaDir: remoteMetaDir(lease, req.repoName),
-        excludes: req.excludes,
-        forceLarge: req.forceSyncLarge,
-        fullResync: req.fullResync,
-        onProgress: stdio.err
-      }).pipe(Effect.provide(req.workspace))
-      syncSkipped = result.skipped
+      return { workdir, skipped: true }
     }
+    const result = yield* syncWorkspace(session, {
+      workdir,
+      metaDir: remoteMetaDir(lease, req.repoName),
+      excludes: req.excludes,
+      forceLarge: req.forceSyncLarge,
+      fullResync: req.fullResync,
+      onProgress: stdio.err
+    }).pipe(Effect.provide(req.workspace))
+    return { workdir, skipped: result.skipped }
+  })
+
+const useLease = (backend: SshLeaseBackend, lease: LeaseTarget, req: RunRequest) =>
+  Effect.scoped(Effect.gen(function* () {
+    const stdio = yield* Stdio
+    const ids = { leaseId: lease.claim.leaseId, slug: lease.claim.slug }
+    const session = yield* openSession(lease)
+    const syncStart = yield* nowMillis
+    const { workdir, skipped } = yield* syncStep(session, lease, req)
     const syncMs = (yield* nowMillis) - syncStart
     if (req.syncOnly) {
       yield* stdio.out(`synced ${workdir}`)
-      return { exitCode: 0, syncMs, commandMs: 0, syncSkipped, workdir } satisfies RunOutcome
+      return { ...ids, exitCode: 0, syncMs, commandMs: 0, syncSkipped: skipped, workdir } satisfies RunOutcome
     }
-    const running = yield* backend.touch(lease, "running")
     const wrapped = wrapCommand({ workdir, argv: req.argv, shell: req.shell })
-    yield* stdio.err(`running on ${lease.ssh.host} ${req.argv.join(" ")}`)
-    const commandStart = yield* nowMillis
-    const status = yield* streamRemoteCommand(session, { command: wrapped.command, env: req.env }, true)
-    const commandMs = (yield* nowMillis) - commandStart
-    yield* backend.touch(running, "ready").pipe(Effect.ignore)
-    return { exitCode: status.code, syncMs, commandMs, syncSkipped, workdir } satisfies RunOutcome
+    // `running` only while the command runs: back to `ready` however it ends, so cleanup's
+    // grace for busy leases never sticks to an idle one.
+    const running = yield* backend.touch(lease, "running")
+    const status = yield* Effect.gen(function* () {
+      yield* stdio.err(`running on ${lease.ssh.host} ${req.argv.join(" ")}`)
+      const start = yield* nowMillis
+      const exit = yield* streamRemoteCommand(session, { command: wrapped.command, env: req.env }, true)
+      return { exit, commandMs: (yield* nowMillis) - start }
+    }).pipe(Effect.onExit(() => runDetached(backend.touch(running, "ready")).pipe(Effect.ignore)))
+    return { ...ids, exitCode: status.exit.code, syncMs, commandMs: status.commandMs, syncSkipped: skipped, workdir } satisfies RunOutcome
   }))
+
+const checkRequest = (req: RunRequest) => {
+  if (req.argv.length === 0 && !req.syncOnly) return Effect.fail(new UsageError({ message: "usage: crabbox run [flags] -- <command...>" }))
+  if (Option.isSome(req.id) && (Option.isSome(req.newLease.slug) || req.newLease.keep)) {
+    return Effect.fail(new UsageError({ message: "--slug and --keep name or keep a new lease; they do not apply with --id" }))
+  }
+  if (Option.isNone(req.id) && req.syncOnly && !req.newLease.keep) {
+    return Effect.fail(new UsageError({
+      message: "--sync-only on a fresh lease would release it right after the sync",
+      hint: "add --keep, or sync an existing lease with --id"
+    }))
+  }
+  return Effect.void
+}
 
 export const runWorkflow = (backend: SshLeaseBackend, req: RunRequest) =>
   Effect.gen(function* () {
     const stdio = yield* Stdio
-    if (req.argv.length === 0 && !req.syncOnly) {
-      return yield* new UsageError({ message: "usage: crabbox run [flags] -- <command...>" })
-    }
+    yield* checkRequest(req)
     const start = yield* nowMillis
     const fresh = Option.isNone(req.id)
-    const lease = fresh
-      ? yield* acquireNew(backend, req.newLease)
-      : yield* backend.resolve({ id: req.id.value, repoRoot: req.newLease.repoRoot, reclaim: req.reclaim })
-    if (fresh) yield* stdio.err(`leased ${lease.claim.leaseId} slug=${lease.claim.slug} provider=${backend.spec.name}`)
+    const releaseFailure = yield* Ref.make(Option.none<CrabboxError>())
 
-    const releaseQuietly = backend.release(lease).pipe(
-      Effect.tap(() => stdio.err(`lease cleanup stopped=true policy=auto lease=${lease.claim.leaseId} slug=${lease.claim.slug}`)),
-      Effect.catchAll((e) => stdio.err(`lease cleanup failed for ${lease.claim.leaseId}: ${describeError(e)}; ${stopHint(backend, lease)}`))
-    )
-    // Ctrl-C or any interruption: a fresh lease that is not kept goes back.
-    const outcome = yield* Effect.exit(useLease(backend, lease, req).pipe(
-      Effect.onInterrupt(() => fresh && !req.newLease.keep ? releaseQuietly : Effect.void)
-    ))
-    const failed = Exit.isFailure(outcome) || outcome.value.exitCode !== 0
-    const keep = !fresh || req.newLease.keep || (req.keepOnFailure && failed)
-    if (!keep) {
-      const released = yield* Effect.either(backend.release(lease))
-      if (released._tag === "Left") {
-        if (!failed) return yield* new LeaseCleanupFailed({ leaseId: lease.claim.leaseId, message: describeError(released.left) })
-        yield* stdio.err(`lease cleanup failed for ${lease.claim.leaseId}: ${describeError(released.left)}; ${stopHint(backend, lease)}`)
-      } else {
-        yield* stdio.err(`lease cleanup stopped=true policy=auto lease=${lease.claim.leaseId} slug=${lease.claim.slug}`)
+    const obtain = fresh
+      ? acquireNew(backend, req.newLease).pipe(
+        Effect.tap((lease) => stdio.err(`leased ${lease.claim.leaseId} slug=${lease.claim.slug} provider=${backend.spec.name}`)))
+      : backend.resolve({ id: req.id.value, repoRoot: req.newLease.repoRoot, reclaim: req.reclaim })
+
+    const finish = (lease: LeaseTarget, exit: Exit.Exit<RunOutcome, unknown>) => {
+      const failed = Exit.isFailure(exit) || exit.value.exitCode !== 0
+      const keep = !fresh || req.newLease.keep || (req.keepOnFailure && failed)
+      if (keep) {
+        return fresh ? stdio.err(`lease kept lease=${lease.claim.leaseId} slug=${lease.claim.slug}; ${stopHint(backend, lease)}`) : Effect.void
       }
-    } else if (fresh) {
-      yield* stdio.err(`lease kept lease=${lease.claim.leaseId} slug=${lease.claim.slug}; ${stopHint(backend, lease)}`)
+      return backend.release(lease).pipe(
+        Effect.zipRight(stdio.err(`lease cleanup stopped=true policy=auto lease=${lease.claim.leaseId} slug=${lease.claim.slug}`)),
+        Effect.catchAll((e) => Ref.set(releaseFailure, Option.some<CrabboxError>(e)).pipe(
+          Effect.zipRight(stdio.err(`crabbox: ${describeError(e)}; the claim is kept: ${stopHint(backend, lease)}`))))
+      )
     }
-    if (Exit.isFailure(outcome)) return yield* outcome
-    const result = outcome.value
+
+    // Like acquireUseRelease, but the acquire stays interruptible (it waits on the network;
+    // a backend rolls back its own half-made acquire) and the release runs detached.
+    const result = yield* Effect.uninterruptibleMask((restore) =>
+      Effect.gen(function* () {
+        const lease = yield* restore(obtain)
+        const exit = yield* Effect.exit(restore(useLease(backend, lease, req)))
+        yield* runDetached(finish(lease, exit))
+        return yield* exit
+      })
+    )
+    const released = yield* Ref.get(releaseFailure)
+    if (Option.isSome(released) && result.exitCode === 0) {
+      const e = released.value
+      return yield* (e._tag === "LeaseCleanupFailed" ? e : new LeaseCleanupFailed({ leaseId: result.leaseId, message: describeError(e) }))
+    }
     const totalMs = (yield* nowMillis) - start
     if (req.syncOnly) return
     yield* stdio.err(`command complete in ${formatDuration(result.commandMs)} total=${formatDuration(totalMs)}`)
     yield* stdio.err(`run summary sync=${formatDuration(result.syncMs)} command=${formatDuration(result.commandMs)} total=${formatDuration(totalMs)} sync_skipped=${result.syncSkipped} exit=${result.exitCode}`)
     if (req.timingJson) {
       yield* stdio.err(JSON.stringify({
-        provider: backend.spec.name, leaseId: lease.claim.leaseId, slug: lease.claim.slug,
-        syncMs: result.syncMs, syncSkipped: result.syncSkipped, commandMs: result.commandMs, totalMs,
-        exitCode: result.exitCode, runStatus: result.exitCode === 0 ? "succeeded" : "failed",
-        workdir: result.workdir, leaseStopped: !keep
+        provider: backend.spec.name, leaseId: result.leaseId, slug: result.slug, syncMs: result.syncMs, syncSkipped: result.syncSkipped,
+        commandMs: result.commandMs, totalMs, exitCode: result.exitCode,
+        runStatus: result.exitCode === 0 ? "succeeded" : "failed", workdir: result.workdir,
+        leaseStopped: fresh && Option.isNone(released) && !req.newLease.keep && !(req.keepOnFailure && result.exitCode !== 0)
       }))
     }
     if (result.exitCode !== 0) return yield* new RemoteCommandExit({ code: result.exitCode })
   })
-

@@ -45,10 +45,10 @@ export const statusWorkflow = (
       const limit = input.wait.value
       const start = yield* nowMillis
       ready = yield* probeReady(lease).pipe(
-        Effect.flatMap((ok) => ok ? Effect.succeed(true) : Effect.flatMap(nowMillis, (now) =>
-          stdio.err(`waiting for ${lease.claim.slug} ssh=${lease.ssh.host}:${lease.ssh.port} elapsed=${Math.round((now - start) / 1000)}s`).pipe(
-            Effect.zipRight(Effect.fail("not-ready" as const))))),
-        Effect.retry(Schedule.spaced("5 seconds")),
+        Effect.tap((ok) => ok ? Effect.void : Effect.flatMap(nowMillis, (now) =>
+          stdio.err(`waiting for ${lease.claim.slug} ssh=${lease.ssh.host}:${lease.ssh.port} elapsed=${Math.round((now - start) / 1000)}s`))),
+        Effect.repeat({ schedule: Schedule.spaced("5 seconds"), until: (ok) => ok }),
+        Effect.as(true),
         Effect.timeoutFail({
           duration: limit,
           onTimeout: () => new ReadinessTimedOut({ leaseId: lease.claim.leaseId, message: `timed out waiting for ${lease.claim.slug} to become ready after ${Duration.format(limit)}` })

@@ -16,7 +16,7 @@ import { SshTransport } from "../../../ports/SshTransport.js"
 import { checkRepoBinding, findClaim } from "../../leases/findClaim.js"
 import { nowIso } from "../../leases/clockTime.js"
 import { openSession } from "../../leases/openSession.js"
-import { captureRemote } from "../../workflows/remoteExec.js"
+import { captureRemote } from "../../leases/remoteCommand.js"
 import type { AcquireRequest, LeaseTarget, SshLeaseBackend } from "../backend.js"
 import { staticSshSpec } from "./spec.js"
 import { staticSshCleanup } from "./staticSshCleanup.js"
@@ -117,7 +117,7 @@ export const makeStaticSshBackend = (settings: StaticSshSettings) =>
       Effect.scoped(Effect.gen(function* () {
         const session = yield* openSession(lease)
         const dir = `${lease.ssh.workRoot.replace(/\/+$/, "")}/${lease.claim.leaseId}`
-        const status = yield* captureRemote(session, `rm -rf -- ${shellQuote(dir)} && { rmdir -- ${shellQuote(lease.ssh.workRoot)} 2>/dev/null || true; }`)
+        const status = yield* captureRemote(session, `rm -rf -- ${shellQuote(dir)}`)
         if (status.code !== 0) {
           return yield* new LeaseCleanupFailed({ leaseId: lease.claim.leaseId, message: `removing ${dir} exited ${status.code}: ${status.stderr.trim()}` })
         }
@@ -148,7 +148,7 @@ export const makeStaticSshBackend = (settings: StaticSshSettings) =>
       providerScope: scope,
       selectorFlags: Option.match(settings.host, {
         onNone: () => [],
-        onSome: (h) => ["--ssh-host", h, "--ssh-port", String(settings.port), "--ssh-user", settings.user]
+        onSome: (h) => ["--ssh-host", h, "--ssh-port", String(settings.port), "--ssh-user", settings.user, "--ssh-key", settings.keyPath]
       }),
       acquire: (req) => provide(acquire(req)),
       resolve: (req) => provide(Effect.gen(function* () {
