@@ -93,6 +93,23 @@ describe("crabbox run --provider ssh (real sshd)", () => {
     expect(after.find((l) => (l as { leaseId: string }).leaseId === lease!.leaseId)).toBeUndefined()
   })
 
+  it("--keep-on-failure keeps only a failed lease; --sync-only and --no-sync on it; --timing-json", async () => {
+    const ok = await crabbox(["run", "--provider", "ssh", "--keep-on-failure", "--", "true"])
+    expect(ok.stderr).toContain("lease cleanup stopped=true")
+    const failed = await crabbox(["run", "--provider", "ssh", "--keep-on-failure", "--slug", "kept-on-failure", "--", "false"])
+    expect(failed.code).toBe(1)
+    expect(failed.stderr).toMatch(/lease kept lease=cbx_[0-9a-f]{12} slug=kept-on-failure; ssh: crabbox ssh --provider ssh .*--ssh-key/)
+    const synced = await crabbox(["run", "--provider", "ssh", "--id", "kept-on-failure", "--sync-only"])
+    expect(synced.code).toBe(0)
+    expect(synced.stdout).toMatch(/^synced \/.*\/cbx_[0-9a-f]{12}\/\S+\n$/)
+    const timed = await crabbox(["run", "--provider", "ssh", "--id", "kept-on-failure", "--no-sync", "--timing-json", "--", "cat", "README.md"])
+    expect(timed.stdout).toBe("# demo\n")
+    const timing = JSON.parse(timed.stderr.trim().split("\n").at(-1)!) as Record<string, unknown>
+    expect(timing).toMatchObject({ provider: "ssh", slug: "kept-on-failure", exitCode: 0, runStatus: "succeeded", leaseStopped: false })
+    expect((await crabbox(["run", "--provider", "ssh", "--sync-only"])).code).toBe(2)
+    expect((await crabbox(["stop", "--provider", "ssh", "kept-on-failure"])).code).toBe(0)
+  })
+
   it("refuses a --slug that another lease already uses (exit 2)", async () => {
     expect((await crabbox(["warmup", "--provider", "ssh", "--slug", "taken"])).code).toBe(0)
     const again = await crabbox(["warmup", "--provider", "ssh", "--slug", "TAKEN"])

@@ -6,6 +6,7 @@
 import { ValidationError } from "@effect/cli"
 import { Cause, Console, Effect, Exit, Option } from "effect"
 import type { CrabboxError } from "../../domain/errors.js"
+import { redact } from "../../domain/redact.js"
 import { Stdio } from "../../ports/Stdio.js"
 import { exitReport } from "./exitCodes.js"
 import { cli } from "./main.js"
@@ -51,7 +52,8 @@ export const runCli = (argv: ReadonlyArray<string>) =>
       if (isCrabboxError(e)) {
         const report = exitReport(e)
         // the remote command already spoke for itself; a plain summary line is enough
-        yield* stdio.err(e._tag === "RemoteCommandExit" ? report.message : `crabbox: ${report.message}`)
+        // pattern-based scrubbing (keys, tokens, URL userinfo) on the one line every error prints
+        yield* stdio.err(e._tag === "RemoteCommandExit" ? report.message : `crabbox: ${redact(report.message, [])}`)
         return report.code
       }
     }
