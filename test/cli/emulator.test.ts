@@ -2,7 +2,8 @@
  * The README's main job: `crabbox run --provider ssh --emulator -- <cmd>` on a machine with
  * no SSH server and no account. The whole flow runs for real against the in-process server.
  */
-import { existsSync, readdirSync } from "node:fs"
+import { existsSync, mkdtempSync, readdirSync } from "node:fs"
+import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { isolatedEnv, makeRepo, runCrabbox } from "../support/cli.js"
@@ -18,6 +19,14 @@ describe("crabbox run --emulator", () => {
     expect(r.stderr).toContain("lease cleanup stopped=true")
     const claims = join(env.CRABBOX_STATE_DIR!, "claims")
     expect(existsSync(claims) ? readdirSync(claims).filter((n) => n.endsWith(".json")) : []).toEqual([])
+  })
+
+  it("outside a git repository it fails (exit 6) before leasing anything", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "crabbox-not-git-"))
+    const r = await runCrabbox(["run", "--provider", "ssh", "--emulator", "--", "true"], { cwd: dir, env: isolatedEnv() })
+    expect(r.code).toBe(6)
+    expect(r.stderr).toMatch(/not a git repository/)
+    expect(r.stderr).not.toContain("leased")
   })
 
   it("refuses --emulator with another provider (exit 2)", async () => {

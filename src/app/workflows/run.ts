@@ -5,7 +5,7 @@
  * However the use of the lease ends (success, failure, Ctrl-C), the release decision runs
  * once, uninterruptibly, with the same keep rules.
  */
-import { Effect, Exit, type Layer, Option, Ref } from "effect"
+import { Context, Effect, Exit, Layer, Option, Ref } from "effect"
 import { wrapCommand } from "../../domain/commandLine.js"
 import { formatDuration } from "../../domain/duration.js"
 import { describeError } from "../../domain/errorMessage.js"
@@ -53,7 +53,12 @@ interface RunOutcome {
   readonly workdir: string
 }
 
-const syncStep = (session: Effect.Effect.Success<ReturnType<typeof openSession>>, lease: LeaseTarget, req: RunRequest) =>
+const syncStep = (
+  session: Effect.Effect.Success<ReturnType<typeof openSession>>,
+  lease: LeaseTarget,
+  req: RunRequest,
+  workspace: Context.Context<Workspace>
+) =>
   Effect.gen(function* () {
     const stdio = yield* Stdio
     const workdir = remoteWorkdir(lease, req.repoName)
@@ -69,17 +74,17 @@ const syncStep = (session: Effect.Effect.Success<ReturnType<typeof openSession>>
       forceLarge: req.forceSyncLarge,
       fullResync: req.fullResync,
       onProgress: stdio.err
-    }).pipe(Effect.provide(req.workspace))
+    }).pipe(Effect.provide(workspace))
     return { workdir, skipped: result.skipped }
   })
 
-const useLease = (backend: SshLeaseBackend, lease: LeaseTarget, req: RunRequest) =>
+const useLease = (backend: SshLeaseBackend, lease: LeaseTarget, req: RunRequest, workspace: Context.Context<Workspace>) =>
   Effect.scoped(Effect.gen(function* () {
     const stdio = yield* Stdio
     const ids = { leaseId: lease.claim.leaseId, slug: lease.claim.slug }
     const session = yield* openSession(lease)
     const syncStart = yield* nowMillis
-    const { workdir, skipped } = yield* syncStep(session, lease, req)
+    const { workdir, skipped } = yield* syncStep(session, lease, req, workspace)
     const syncMs = (yield* nowMillis) - syncStart
     if (req.syncOnly) {
       yield* stdio.out(`synced ${workdir}`)
@@ -113,9 +118,13 @@ const checkRequest = (req: RunRequest) => {
 }
 
 export const runWorkflow = (backend: SshLeaseBackend, req: RunRequest) =>
-  Effect.gen(function* () {
+  Effect.scoped(Effect.gen(function* () {
     const stdio = yield* Stdio
     yield* checkRequest(req)
+    // Open the workspace before acquiring: a directory that cannot be synced (not a git
+    // repo) fails here, not after a machine was leased for nothing.
+    // (with --no-sync nothing reads it, so an empty context stands in)
+    const workspace = req.noSync ? Context.empty() as Context.Context<Workspace> : yield* Layer.build(req.workspace)
     const start = yield* nowMillis
     const fresh = Option.isNone(req.id)
     const releaseFailure = yield* Ref.make(Option.none<CrabboxError>())
@@ -143,7 +152,7 @@ export const runWorkflow = (backend: SshLeaseBackend, req: RunRequest) =>
     const result = yield* Effect.uninterruptibleMask((restore) =>
       Effect.gen(function* () {
         const lease = yield* restore(obtain)
-        const exit = yield* Effect.exit(restore(useLease(backend, lease, req)))
+        const exit = yield* Effect.exit(restore(useLease(backend, lease, req, workspace)))
         yield* runDetached(finish(lease, exit))
         return yield* exit
       })
@@ -166,4 +175,4 @@ export const runWorkflow = (backend: SshLeaseBackend, req: RunRequest) =>
       }))
     }
     if (result.exitCode !== 0) return yield* new RemoteCommandExit({ code: result.exitCode })
-  })
+  }))
