@@ -1,15 +1,15 @@
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Chunk, Effect, Either, Layer, Stream } from "effect"
-import { execFileSync } from "node:child_process"
 import { createHash } from "node:crypto"
 import {
   chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync
 } from "node:fs"
 import { tmpdir } from "node:os"
-import { dirname, join } from "node:path"
+import { join } from "node:path"
 import * as GitWorkspace from "../../src/adapters/git/GitWorkspace.js"
 import { Workspace } from "../../src/ports/Workspace.js"
+import { git, write } from "../support/gitFiles.js"
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex")
 
@@ -17,16 +17,6 @@ const tempDir = (prefix: string) =>
   Effect.acquireRelease(
     Effect.sync(() => mkdtempSync(join(tmpdir(), prefix))),
     (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true })))
-
-const write = (root: string, path: string, content: string) => {
-  mkdirSync(dirname(join(root, path)), { recursive: true })
-  writeFileSync(join(root, path), content)
-}
-
-const git = (root: string, ...args: Array<string>) =>
-  execFileSync("git", ["-c", "user.email=t@example.com", "-c", "user.name=t", "-c", "commit.gpgsign=false", ...args], {
-    cwd: root, stdio: ["ignore", "pipe", "pipe"]
-  })
 
 /** A repo with tracked, untracked, ignored and deleted files and symlinks in and out. */
 const makeRepo = (root: string, outside: string) => {

@@ -8,7 +8,7 @@ import {
   symlinkSync, writeFileSync
 } from "node:fs"
 import { tmpdir } from "node:os"
-import { dirname, join } from "node:path"
+import { join } from "node:path"
 import * as GitWorkspace from "../../src/adapters/git/GitWorkspace.js"
 import * as MemorySshTransport from "../../src/adapters/memory/MemorySshTransport.js"
 import * as MemoryWorkspace from "../../src/adapters/memory/MemoryWorkspace.js"
@@ -17,16 +17,7 @@ import { syncWorkspace, type SyncOptions } from "../../src/app/sync/syncWorkspac
 import type { SshSession } from "../../src/ports/SshTransport.js"
 import { SshTransport } from "../../src/ports/SshTransport.js"
 import { startSshd, type TestSshd } from "../support/sshd.js"
-
-const write = (root: string, path: string, content: string | Uint8Array) => {
-  mkdirSync(dirname(join(root, path)), { recursive: true })
-  writeFileSync(join(root, path), content)
-}
-
-const git = (root: string, ...args: Array<string>) =>
-  execFileSync("git", ["-c", "user.email=t@example.com", "-c", "user.name=t", "-c", "commit.gpgsign=false", ...args], {
-    cwd: root, stdio: ["ignore", "pipe", "pipe"]
-  })
+import { git, write } from "../support/gitFiles.js"
 
 type RemoteNode = { kind: "file"; mode: number; content: string } | { kind: "symlink"; target: string }
 

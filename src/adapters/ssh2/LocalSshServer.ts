@@ -5,7 +5,7 @@
  * A local sandbox, not isolation: commands run on this machine, as the current user, with
  * this user's files and privileges. Only the authorized keys get in, and it binds 127.0.0.1.
  */
-import { Duration, Effect, ExecutionStrategy, Exit, MutableRef, Scope } from "effect"
+import { Duration, Effect, ExecutionStrategy, Exit, MutableRef, Runtime, Scope } from "effect"
 import { createServer, type Server as NetServer, type Socket } from "node:net"
 import { Server } from "ssh2"
 import type { HostKey } from "../../domain/sshTarget.js"
@@ -60,7 +60,7 @@ interface Listening {
 
 /** Our own listener hands each socket to ssh2 (`injectSocket`), which lets it hold one back first. */
 const listen = (ssh: Server, port: number, delay: Duration.Duration) =>
-  Effect.async<Listening, SshServerError>((resume) => {
+  Effect.flatMap(Effect.runtime<never>(), (runtime) => Effect.async<Listening, SshServerError>((resume) => {
     const sockets = new Set<Socket>()
     const delayMs = Duration.toMillis(delay)
     const net = createServer((socket) => {
@@ -68,9 +68,9 @@ const listen = (ssh: Server, port: number, delay: Duration.Duration) =>
       socket.once("close", () => sockets.delete(socket))
       socket.on("error", () => {}) // a reset while held back; ssh2 adds its own handler later
       if (delayMs <= 0) return ssh.injectSocket(socket)
-      setTimeout(() => {
-        if (!socket.destroyed) ssh.injectSocket(socket)
-      }, delayMs)
+      // on the Effect Clock, so a test's TestClock drives the injected slowness
+      Runtime.runFork(runtime)(Effect.sleep(delay).pipe(
+        Effect.zipRight(Effect.sync(() => { if (!socket.destroyed) ssh.injectSocket(socket) }))))
     })
     const failed = (err: Error) =>
       resume(Effect.fail(new SshServerError({ operation: "listen", message: `cannot listen on 127.0.0.1:${port}: ${err.message}` })))
@@ -82,7 +82,7 @@ const listen = (ssh: Server, port: number, delay: Duration.Duration) =>
       const address = net.address()
       resume(Effect.succeed({ net, sockets, port: typeof address === "object" && address !== null ? address.port : port }))
     })
-  })
+  }))
 
 const stopListening = ({ net, sockets }: Listening) =>
   Effect.async<void>((resume) => {

@@ -64,7 +64,7 @@ const syncStep = (
     const workdir = remoteWorkdir(lease, req.repoName)
     if (req.noSync) {
       const mk = yield* captureRemote(session, `mkdir -p -- ${shellQuote(workdir)}`)
-      if (mk.code !== 0) return yield* new RemoteSetupFailed({ message: `mkdir ${workdir} exited ${mk.code}: ${mk.stderr.trim()}` })
+      if (mk.status.code !== 0) return yield* new RemoteSetupFailed({ message: `mkdir ${workdir} exited ${mk.status.code}: ${mk.stderr.trim()}` })
       return { workdir, skipped: true }
     }
     const result = yield* syncWorkspace(session, {
@@ -97,7 +97,7 @@ const useLease = (backend: SshLeaseBackend, lease: LeaseTarget, req: RunRequest,
     const status = yield* Effect.gen(function* () {
       yield* stdio.err(`running on ${lease.ssh.host} ${req.argv.join(" ")}`)
       const start = yield* nowMillis
-      const exit = yield* streamRemoteCommand(session, { command: wrapped.command, env: req.env }, true)
+      const exit = yield* streamRemoteCommand(session, { command: wrapped.command, env: req.env })
       return { exit, commandMs: (yield* nowMillis) - start }
     }).pipe(Effect.onExit(() => runDetached(backend.touch(running, "ready")).pipe(Effect.ignore)))
     return { ...ids, exitCode: status.exit.code, syncMs, commandMs: status.commandMs, syncSkipped: skipped, workdir } satisfies RunOutcome

@@ -56,6 +56,7 @@ export const makeChildren = (): Children => {
     hangUp: (child) => {
       if (!live.has(child)) return
       signalGroup(child, "SIGHUP")
+      // called from ssh2's synchronous close handler, outside any fiber: a plain, unref'd timer
       const timer = setTimeout(() => signalGroup(child, "SIGKILL"), HANG_UP_GRACE_MS).unref()
       child.once("close", () => clearTimeout(timer))
     },

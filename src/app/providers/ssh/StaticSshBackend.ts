@@ -117,9 +117,9 @@ export const makeStaticSshBackend = (settings: StaticSshSettings) =>
       Effect.scoped(Effect.gen(function* () {
         const session = yield* openSession(lease)
         const dir = `${lease.ssh.workRoot.replace(/\/+$/, "")}/${lease.claim.leaseId}`
-        const status = yield* captureRemote(session, `rm -rf -- ${shellQuote(dir)}`)
-        if (status.code !== 0) {
-          return yield* new LeaseCleanupFailed({ leaseId: lease.claim.leaseId, message: `removing ${dir} exited ${status.code}: ${status.stderr.trim()}` })
+        const removed = yield* captureRemote(session, `rm -rf -- ${shellQuote(dir)}`)
+        if (removed.status.code !== 0) {
+          return yield* new LeaseCleanupFailed({ leaseId: lease.claim.leaseId, message: `removing ${dir} exited ${removed.status.code}: ${removed.stderr.trim()}` })
         }
       })).pipe(
         Effect.mapError((e) => e._tag === "LeaseCleanupFailed" ? e : new LeaseCleanupFailed({ leaseId: lease.claim.leaseId, message: describeError(e) })),
