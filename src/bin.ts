@@ -14,6 +14,8 @@ import { runCli } from "./app/cli/runCli.js"
 import { WorkspaceFor } from "./app/cli/workspaceFor.js"
 import { SshEmulator } from "./app/cli/sshEmulator.js"
 import { startEmulatedHost } from "./adapters/ssh2/emulatedHost.js"
+import { ComputeClouds } from "./ports/ComputeApi.js"
+import { ConfigError } from "./domain/errors.js"
 
 const stores = Layer.mergeAll(FileClaimStore.layer, FileKeyStore.layer).pipe(
   Layer.provideMerge(StateDirLayer.layerFromEnv),
@@ -32,7 +34,11 @@ const program = Effect.gen(function* () {
   const code = yield* runCli(process.argv.slice(2)).pipe(
     Effect.provideService(SshEmulator, emulator),
     Effect.provideService(LocalEnv, process.env),
-    Effect.provideService(WorkspaceFor, workspaceFor)
+    Effect.provideService(WorkspaceFor, workspaceFor),
+    // PLACEHOLDER until src/adapters/fal/FalComputeApi.ts lands (issue 3)
+    Effect.provideService(ComputeClouds, {
+      fal: () => Effect.fail(new ConfigError({ source: "build", key: "fal", message: "the fal adapter is not wired yet" }))
+    })
   )
   return code
 })

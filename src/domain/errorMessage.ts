@@ -25,6 +25,8 @@ export const describeError = (e: CrabboxError): string => {
     case "ClaimStoreError": return `claim store ${e.operation} ${e.path}: ${e.message}`
     case "KeyStoreError": return `key store ${e.operation} ${e.path}: ${e.message}`
     case "ProviderError": return `provider=${e.provider}: ${e.message}`
+    case "ComputeApiError": return `provider=${e.provider}: ${e.operation} failed (${e.kind}${e.status === undefined ? "" : ` HTTP ${e.status}`}): ${e.message}${e.requestId === undefined ? "" : ` [request ${e.requestId}]`}`
+    case "ReadinessFailed": return e.message
     case "DoctorFailed": return `doctor: ${e.failed} check(s) failed`
     case "RemoteCommandExit": return `remote command exited ${e.code}`
   }

@@ -133,6 +133,30 @@ export class ProviderError extends Schema.TaggedError<ProviderError>()("Provider
   message: Schema.String
 }) {}
 
+/**
+ * A compute cloud API call failed. `kind` classifies it (see computeErrors.ts for which kinds
+ * are ambiguous for a create); `status`/`requestId` come from the response, never the key.
+ * Exit 3 for auth/permission, 2 for validation, 1 otherwise.
+ */
+export class ComputeApiError extends Schema.TaggedError<ComputeApiError>()("ComputeApiError", {
+  provider: Schema.String,
+  operation: Schema.Literal("create", "get", "list", "delete"),
+  kind: Schema.Literal(
+    "auth", "permission", "not-found", "rate-limited", "quota", "capacity", "validation",
+    "conflict", "server", "not-implemented", "timeout", "transport", "decode", "redirect", "too-large", "http"
+  ),
+  message: Schema.String,
+  status: Schema.optional(Schema.Number),
+  requestId: Schema.optional(Schema.String),
+  retryAfterMs: Schema.optional(Schema.Number)
+}) {}
+
+/** The instance reached a state it cannot become ready from (fal `stopped`, an unknown status). Exit 5. */
+export class ReadinessFailed extends Schema.TaggedError<ReadinessFailed>()("ReadinessFailed", {
+  leaseId: Schema.String,
+  message: Schema.String
+}) {}
+
 /** The remote command finished with a non-zero exit code; `run` exits with it. */
 export class RemoteCommandExit extends Schema.TaggedError<RemoteCommandExit>()("RemoteCommandExit", {
   code: Schema.Number
@@ -148,4 +172,4 @@ export type CrabboxError =
   | LeaseNotFound | LeaseStateConflict | ClaimedByOtherRepo | ClaimChanged | ClaimStoreError
   | KeyStoreError | WorkspaceError | SyncError | SyncTooLarge | SshError | HostKeyMismatch
   | ReadinessTimedOut | RemoteSetupFailed | LeaseCleanupFailed | ProviderError | RemoteCommandExit
-  | DoctorFailed
+  | DoctorFailed | ComputeApiError | ReadinessFailed

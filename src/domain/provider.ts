@@ -4,7 +4,8 @@ import { Schema } from "effect"
 export const ProviderKind = Schema.Literal("ssh-lease", "delegated-run")
 export type ProviderKind = typeof ProviderKind.Type
 
-export const Feature = Schema.Literal("ssh", "crabbox-sync", "cleanup", "doctor")
+/** ssh-lease features, then delegated-run ones: archive-sync (the provider takes a tarball), run-session (it runs commands itself) */
+export const Feature = Schema.Literal("ssh", "crabbox-sync", "cleanup", "doctor", "archive-sync", "run-session")
 export type Feature = typeof Feature.Type
 
 export const CoordinatorMode = Schema.Literal("never", "supported")

@@ -111,12 +111,15 @@ describe("config validation names key, source and bad value", () => {
     assert.strictEqual(failure(fromFile({ provider: 7 })).message, "must be text (got 7)")
   })
 
-  it("unknown keys are errors naming the key; pending provider sections pass through", () => {
+  it("unknown keys are errors naming the key, provider sections included", () => {
     assertError(failure(fromFile({ sssh: { host: "a" } })), { source: REPO_FILE, key: "sssh", message: "is not a known configuration key" })
     assertError(failure(fromFile({ ssh: { hostname: "a" } })), { source: REPO_FILE, key: "ssh.hostname", message: "is not a known configuration key" })
-    const loaded = success(fromFile({ fal: { instanceType: "gpu_1x_h100_sxm5" }, modal: { region: "eu" } }))
-    assert.deepStrictEqual(loaded.config.fal, { instanceType: "gpu_1x_h100_sxm5" })
-    assert.deepStrictEqual(loaded.config.modal, { region: "eu" })
+    assertError(failure(fromFile({ modal: { region: "eu" } })), { source: REPO_FILE, key: "modal.region", message: "is not a known configuration key" })
+    const loaded = success(fromFile({ fal: { instanceType: "gpu_1x_h100_sxm5", sector: "sector_2" }, freestyle: { vcpus: "4" } }))
+    assert.deepStrictEqual(loaded.config.fal, { instanceType: "gpu_1x_h100_sxm5", sector: "sector_2" })
+    assert.deepStrictEqual(loaded.config.freestyle, { vcpus: 4 })
+    assert.strictEqual(failure(fromFile({ fal: { sector: "sector_9" } })).message, `must be sector_1, sector_2 or sector_3 (got "sector_9")`)
+    assert.strictEqual(failure(fromFile({ freestyle: { memoryGB: 0 } })).message, "must be a whole number above zero (got 0)")
   })
 
   it("the error carries the line of the bad value in its file", () => {

@@ -33,6 +33,8 @@ const exitCode = (e: CrabboxError): number => {
     case "KeyStoreError": return 1
     case "ProviderError": return 1
     case "DoctorFailed": return 1
+    case "ReadinessFailed": return 5
+    case "ComputeApiError": return e.kind === "auth" || e.kind === "permission" ? 3 : e.kind === "validation" ? 2 : 1
     case "RemoteCommandExit": return e.code
   }
 }

@@ -23,6 +23,6 @@ export const providerContext = (flags: FlagValues) =>
       onLeft: Effect.fail,
       onRight: Effect.succeed
     })
-    const backend = yield* module.configure(base.config)
+    const backend = yield* module.configure(base.config, { origins: base.loaded.origins, sources: base.loaded.sources })
     return { ...base, backend }
   })

@@ -26,7 +26,22 @@ export const ENV_VARIABLES: ReadonlyArray<EnvRow> = [
   { variable: "CRABBOX_SSH_PORT", key: "ssh.port" },
   { variable: "CRABBOX_SSH_USER", key: "ssh.user" },
   { variable: "CRABBOX_SSH_KEY", key: "ssh.key" },
-  { variable: "CRABBOX_SSH_WORK_ROOT", key: "ssh.workRoot" }
+  { variable: "CRABBOX_SSH_WORK_ROOT", key: "ssh.workRoot" },
+  { variable: "CRABBOX_FAL_API_URL", key: "fal.apiUrl" },
+  { variable: "CRABBOX_FAL_INSTANCE_TYPE", key: "fal.instanceType" },
+  { variable: "CRABBOX_FAL_SECTOR", key: "fal.sector" },
+  { variable: "CRABBOX_FAL_USER", key: "fal.user" },
+  { variable: "CRABBOX_FAL_WORK_ROOT", key: "fal.workRoot" },
+  // later rows win within the layer: the CRABBOX_ spelling beats the vendor's
+  { variable: "FREESTYLE_API_URL", key: "freestyle.apiUrl" },
+  { variable: "CRABBOX_FREESTYLE_API_URL", key: "freestyle.apiUrl" },
+  { variable: "CRABBOX_FREESTYLE_WORKDIR", key: "freestyle.workdir" },
+  { variable: "CRABBOX_FREESTYLE_VCPUS", key: "freestyle.vcpus" },
+  { variable: "CRABBOX_FREESTYLE_MEMORY_GB", key: "freestyle.memoryGB" },
+  { variable: "CRABBOX_MODAL_APP", key: "modal.app" },
+  { variable: "CRABBOX_MODAL_IMAGE", key: "modal.image" },
+  { variable: "CRABBOX_MODAL_WORKDIR", key: "modal.workdir" },
+  { variable: "CRABBOX_MODAL_PYTHON", key: "modal.python" }
 ]
 
 /** `CI, NODE_OPTIONS,` -> `["CI", "NODE_OPTIONS"]` */

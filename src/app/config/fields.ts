@@ -49,6 +49,18 @@ export const Port = Schema.transformOrFail(textOrNumber("must be an integer 1-65
   encode: (port) => ParseResult.succeed(port)
 })
 
+/** A whole number above zero (vCPUs, GiB): `4` or `"4"`. */
+export const PositiveInt = Schema.transformOrFail(textOrNumber("must be a whole number above zero"), Schema.Number, {
+  strict: true,
+  decode: (raw, _, ast) => {
+    const n = typeof raw === "number" ? raw : /^\s*\d+\s*$/.test(raw) ? Number(raw) : Number.NaN
+    return Number.isInteger(n) && n > 0
+      ? ParseResult.succeed(n)
+      : ParseResult.fail(new ParseResult.Type(ast, raw, "must be a whole number above zero"))
+  },
+  encode: (n) => ParseResult.succeed(n)
+})
+
 const TRUE_WORDS = ["1", "true", "yes", "on"]
 const FALSE_WORDS = ["0", "false", "no", "off"]
 const BooleanOrText = Schema.Union(Schema.Boolean, Schema.String).annotations(message("must be true or false (or 1 or 0)"))

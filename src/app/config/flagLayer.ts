@@ -32,7 +32,20 @@ export const FLAGS = [
   { name: "ssh-key", key: "ssh.key", type: "text" },
   { name: "ssh-work-root", key: "ssh.workRoot", type: "text" },
   { name: "allow-env", key: "env.allow", type: "list", append: true },
-  { name: "force-sync-large", key: "sync.allowLarge", type: "switch" }
+  { name: "force-sync-large", key: "sync.allowLarge", type: "switch" },
+  { name: "fal-api-url", key: "fal.apiUrl", type: "text" },
+  { name: "fal-instance-type", key: "fal.instanceType", type: "text" },
+  { name: "fal-sector", key: "fal.sector", type: "text" },
+  { name: "fal-user", key: "fal.user", type: "text" },
+  { name: "fal-work-root", key: "fal.workRoot", type: "text" },
+  { name: "freestyle-api-url", key: "freestyle.apiUrl", type: "text" },
+  { name: "freestyle-workdir", key: "freestyle.workdir", type: "text" },
+  { name: "freestyle-vcpus", key: "freestyle.vcpus", type: "text" },
+  { name: "freestyle-memory-gb", key: "freestyle.memoryGB", type: "text" },
+  { name: "modal-app", key: "modal.app", type: "text" },
+  { name: "modal-image", key: "modal.image", type: "text" },
+  { name: "modal-workdir", key: "modal.workdir", type: "text" },
+  { name: "modal-python", key: "modal.python", type: "text" }
 ] as const satisfies ReadonlyArray<FlagRow>
 
 type FlagTable = typeof FLAGS[number]

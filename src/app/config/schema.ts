@@ -6,7 +6,7 @@
  */
 import { Schema } from "effect"
 import {
-  AbsolutePath, EnvVarPattern, listOf, NonBlank, Port, PositiveDuration, section, SshUser, Target, Toggle
+  AbsolutePath, EnvVarPattern, listOf, NonBlank, Port, PositiveDuration, PositiveInt, section, SshUser, Target, Toggle
 } from "./fields.js"
 
 export const EnvSection = section({
@@ -31,15 +31,36 @@ export const SshSection = section({
   workRoot: Schema.optional(AbsolutePath)
 })
 
-/**
- * Sections other issues will define (fal, freestyle, modal). Until then they pass through
- * as written, still subject to the secret check; replace a row with its real schema.
- */
-const PendingProviderSections = {
-  fal: Schema.optional(Schema.Unknown),
-  freestyle: Schema.optional(Schema.Unknown),
-  modal: Schema.optional(Schema.Unknown)
-}
+/** fal Compute. The key is never here: `CRABBOX_FAL_KEY` / `FAL_KEY` only. */
+export const FalSection = section({
+  /** a repo file may not set it (it decides where the key is sent) */
+  apiUrl: Schema.optional(NonBlank),
+  /** API value (`gpu_1x_h100_sxm5`) or display name (`1xH100-SXM`) */
+  instanceType: Schema.optional(NonBlank),
+  sector: Schema.optional(NonBlank.pipe(Schema.filter((s) => ["sector_1", "sector_2", "sector_3"].includes(s), {
+    message: () => "must be sector_1, sector_2 or sector_3"
+  }))),
+  user: Schema.optional(SshUser),
+  workRoot: Schema.optional(AbsolutePath)
+})
+
+/** Freestyle VMs (delegated run). The key is never here: `CRABBOX_FREESTYLE_API_KEY` / `FREESTYLE_API_KEY`. */
+export const FreestyleSection = section({
+  apiUrl: Schema.optional(NonBlank),
+  /** relative, below /workspace */
+  workdir: Schema.optional(NonBlank),
+  vcpus: Schema.optional(PositiveInt),
+  memoryGB: Schema.optional(PositiveInt)
+})
+
+/** Modal sandboxes (delegated run through the local Modal Python client). */
+export const ModalSection = section({
+  app: Schema.optional(NonBlank),
+  image: Schema.optional(NonBlank),
+  workdir: Schema.optional(AbsolutePath),
+  /** the local Python that has the `modal` package */
+  python: Schema.optional(NonBlank)
+})
 
 export const CrabboxConfig = section({
   provider: NonBlank,
@@ -51,7 +72,9 @@ export const CrabboxConfig = section({
   sync: SyncSection,
   // every field is optional, so a config that names no SSH setting still has the section
   ssh: Schema.optionalWith(SshSection, { default: () => ({}) }),
-  ...PendingProviderSections
+  fal: Schema.optionalWith(FalSection, { default: () => ({}) }),
+  freestyle: Schema.optionalWith(FreestyleSection, { default: () => ({}) }),
+  modal: Schema.optionalWith(ModalSection, { default: () => ({}) })
 })
 export type CrabboxConfig = typeof CrabboxConfig.Type
 /** The YAML form: durations as `90m`, ports as numbers. */

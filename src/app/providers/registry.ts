@@ -15,11 +15,22 @@ export type ProviderServices =
   | import("../../ports/KeyStore.js").KeyStore
   | import("../../ports/SshTransport.js").SshTransport
   | import("@effect/platform").FileSystem.FileSystem
+  | import("../../ports/ComputeApi.js").ComputeClouds
+  | import("../../ports/Stdio.js").Stdio
+
+/** Where each config value came from, for rules like "a repo file may not choose where a key is sent". */
+export interface ConfigureContext {
+  readonly origins: Readonly<Record<string, import("../config/layers.js").Origin>>
+  readonly sources: Readonly<Record<string, string>>
+}
 
 export interface ProviderModule<R = never> {
   readonly spec: ProviderSpec
   /** Build the backend from the merged config; services it needs are captured here. */
-  readonly configure: (config: import("../config/schema.js").CrabboxConfig) => Effect.Effect<Backend, CrabboxError, R>
+  readonly configure: (
+    config: import("../config/schema.js").CrabboxConfig,
+    context: ConfigureContext
+  ) => Effect.Effect<Backend, CrabboxError, R>
 }
 
 export interface ProviderRegistry<R = never> {
