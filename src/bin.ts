@@ -1,6 +1,8 @@
 /** The composition root: real adapters wired as layers, then the CLI. Only file that calls runMain. */
-import { NodeContext, NodeRuntime } from "@effect/platform-node"
+import { HttpClient } from "@effect/platform"
+import { NodeContext, NodeHttpClient, NodeRuntime } from "@effect/platform-node"
 import { Cause, Effect, Exit, Layer } from "effect"
+import * as FalComputeApi from "./adapters/fal/FalComputeApi.js"
 import * as FileClaimStore from "./adapters/fs/FileClaimStore.js"
 import * as FileKeyStore from "./adapters/fs/FileKeyStore.js"
 import * as StateDirLayer from "./adapters/fs/StateDir.js"
@@ -15,14 +17,14 @@ import { WorkspaceFor } from "./app/cli/workspaceFor.js"
 import { SshEmulator } from "./app/cli/sshEmulator.js"
 import { startEmulatedHost } from "./adapters/ssh2/emulatedHost.js"
 import { ComputeClouds } from "./ports/ComputeApi.js"
-import { ConfigError } from "./domain/errors.js"
 
 const stores = Layer.mergeAll(FileClaimStore.layer, FileKeyStore.layer).pipe(
   Layer.provideMerge(StateDirLayer.layerFromEnv),
   Layer.provideMerge(NodeContext.layer)
 )
 
-const MainLayer = Layer.mergeAll(stores, Ssh2Transport.layer, NodeStdio.layer)
+// node:http underneath: it never follows a redirect, which the fal adapter relies on.
+const MainLayer = Layer.mergeAll(stores, Ssh2Transport.layer, NodeStdio.layer, NodeHttpClient.layer)
 
 const program = Effect.gen(function* () {
   const state = yield* StateDir
@@ -30,14 +32,14 @@ const program = Effect.gen(function* () {
   const workspaceFor = (root: string) =>
     GitWorkspace.layer({ root, cacheFile: `${state.root}/sync-cache/${encodeURIComponent(root)}.json` }).pipe(
       Layer.provide(Layer.succeedContext(context)))
+  const http = yield* HttpClient.HttpClient
   const emulator = SshEmulator.of({ start: startEmulatedHost.pipe(Effect.provide(context)) })
   const code = yield* runCli(process.argv.slice(2)).pipe(
     Effect.provideService(SshEmulator, emulator),
     Effect.provideService(LocalEnv, process.env),
     Effect.provideService(WorkspaceFor, workspaceFor),
-    // PLACEHOLDER until src/adapters/fal/FalComputeApi.ts lands (issue 3)
     Effect.provideService(ComputeClouds, {
-      fal: () => Effect.fail(new ConfigError({ source: "build", key: "fal", message: "the fal adapter is not wired yet" }))
+      fal: (settings) => FalComputeApi.make(settings).pipe(Effect.provideService(HttpClient.HttpClient, http))
     })
   )
   return code

@@ -1,7 +1,11 @@
-/** Lease identifiers: `cbx_` + 12 lowercase hex (6 random bytes). They are file names too. */
+/**
+ * Lease identifiers: `cbx_` + 12 lowercase hex (6 random bytes), or `fsb_` + a Freestyle VM
+ * id (that provider's leases are named after the VM it creates). They are file names too,
+ * so neither form can hold a separator or a dot.
+ */
 import { Effect, Random, Schema } from "effect"
 
-export const LeaseIdPattern = /^cbx_[a-f0-9]{12}$/
+export const LeaseIdPattern = /^(?:cbx_[a-f0-9]{12}|fsb_[A-Za-z0-9][A-Za-z0-9_-]{0,63})$/
 
 export const LeaseId = Schema.String.pipe(Schema.pattern(LeaseIdPattern), Schema.brand("LeaseId"))
 export type LeaseId = typeof LeaseId.Type

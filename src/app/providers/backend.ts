@@ -33,6 +33,12 @@ export interface AcquireRequest {
   readonly idleTimeout: Duration.Duration
   readonly repoRoot: string
   readonly serverType: Option.Option<string>
+  /**
+   * The user chose `slug` (--slug). Otherwise it was generated from `leaseId`, and a
+   * provider that names leases after its own resource (freestyle: `fsb_<vm id>`) may
+   * allocate a fresh one from that id instead.
+   */
+  readonly slugRequested?: boolean
 }
 
 export interface ResolveRequest {
@@ -90,6 +96,15 @@ export interface SshLeaseBackend extends Partial<CleanupCapability>, Partial<Doc
   readonly touch: (target: LeaseTarget, state: "ready" | "running") => Effect.Effect<LeaseTarget, CrabboxError>
 }
 
+/** The workspace as one gzipped tar, built by the core (manifest, excludes, guardrails) before any lease. */
+export interface SyncArchive {
+  readonly bytes: Uint8Array
+  /** files and symlinks in it */
+  readonly files: number
+  /** uncompressed content bytes */
+  readonly rawBytes: number
+}
+
 export interface DelegatedRunRequest {
   /** a fresh lease (released unless kept) or an existing one */
   readonly lease:
@@ -99,7 +114,13 @@ export interface DelegatedRunRequest {
   readonly shell: boolean
   /** forwarded variables, already filtered by the allowlist */
   readonly env: Readonly<Record<string, string>>
-  readonly sync: { readonly skip: boolean; readonly only: boolean; readonly forceLarge: boolean }
+  readonly sync: {
+    readonly skip: boolean
+    readonly only: boolean
+    readonly forceLarge: boolean
+    /** what to upload; absent when `skip` */
+    readonly archive?: SyncArchive
+  }
   readonly keepOnFailure: boolean
 }
 
@@ -109,11 +130,17 @@ export interface DelegatedRunResult {
   readonly syncMs: number
   readonly commandMs: number
   readonly released: boolean
+  /** the remote directory the command ran in (printed by `--sync-only`) */
+  readonly workdir?: string
 }
 
 /**
  * The provider owns execution and streams output (through the Stdio port); the core
- * still owns claims, slugs, timing and rendering.
+ * still owns claims, slugs, timing and rendering. The core's `run` (workflows/delegatedRun.ts)
+ * refuses the options a delegated run cannot honour, builds the archive, then calls
+ * `warmup` for a fresh lease, `run` with an `Existing` lease, and `stop` unless the lease
+ * is kept: `run` with a `New` lease is for library callers (workflows/delegatedLease.ts
+ * implements it over the other three).
  */
 export interface DelegatedRunBackend extends Partial<CleanupCapability>, Partial<DoctorCapability> {
   readonly kind: "delegated-run"
@@ -122,7 +149,12 @@ export interface DelegatedRunBackend extends Partial<CleanupCapability>, Partial
   readonly run: (request: DelegatedRunRequest) => Effect.Effect<DelegatedRunResult, CrabboxError>
   readonly list: Effect.Effect<ReadonlyArray<LeaseView>, CrabboxError>
   readonly status: (request: ResolveRequest) => Effect.Effect<StatusView, CrabboxError>
-  readonly stop: (request: ResolveRequest) => Effect.Effect<void, CrabboxError>
+  /** delete the resource and forget the claim; the view of what was released, for the core's report line */
+  readonly stop: (request: ResolveRequest) => Effect.Effect<LeaseView | void, CrabboxError>
+  /** flags that select this configuration again, for the stop hints printed to users */
+  readonly selectorFlags?: ReadonlyArray<string>
+  /** largest compressed archive the provider accepts; the core refuses a bigger one before leasing */
+  readonly archiveLimitBytes?: number
 }
 
 export type Backend = SshLeaseBackend | DelegatedRunBackend

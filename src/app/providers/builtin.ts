@@ -1,5 +1,6 @@
 /** The providers crabbox ships with. Adding one is adding a module here. */
 import { makeRegistry } from "./registry.js"
+import { falProvider } from "./fal/falProvider.js"
 import { sshProvider } from "./ssh/sshProvider.js"
 
-export const builtinProviders = makeRegistry([sshProvider])
+export const builtinProviders = makeRegistry([sshProvider, falProvider])
