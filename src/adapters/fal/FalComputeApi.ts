@@ -89,7 +89,7 @@ export const make = (
         body: new TextEncoder().encode(JSON.stringify(body)),
         idempotencyKey,
         timeout: opts.createTimeout
-      })
+      }).pipe(retrying)
       return toComputeInstance(yield* decode(scope, FalInstance, reply))
     })
 

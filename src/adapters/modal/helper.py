@@ -192,7 +192,8 @@ def main():
         if req["op"] != "exec":
             emit({"event": "result", "value": value})
     except Exception as exc:
-        emit({"event": "error", "kind": classify(exc), "message": "%s: %s" % (type(exc).__name__, exc)})
+        message = str(exc) if isinstance(exc, Failure) else "%s: %s" % (type(exc).__name__, exc)
+        emit({"event": "error", "kind": classify(exc), "message": message})
         return 125
     return 0
 

@@ -14,8 +14,8 @@ export type FalOperation = "list" | "get" | "create" | "delete"
 
 /**
  * One injected misbehaviour. Counted faults are used up one request at a time; the others
- * hold until cleared. The text syntax (`--fault`, `POST /_emulator/faults`) is in
- * src/emulator/fal/faults.ts and docs of `crabbox emulator fal --help`.
+ * hold until cleared. The text syntax (`--fault`, `POST /_emulator/faults`) is described in
+ * src/emulator/fal/faults.ts.
  */
 export type FalFault =
   /** the next `count` successful create responses are lost as a 500: the instance exists all the same */
