@@ -16,6 +16,9 @@ import { runCli } from "./app/cli/runCli.js"
 import { WorkspaceFor } from "./app/cli/workspaceFor.js"
 import { SshEmulator } from "./app/cli/sshEmulator.js"
 import { startEmulatedHost } from "./adapters/ssh2/emulatedHost.js"
+import { FalEmulator } from "./app/cli/falEmulator.js"
+import { startFalEmulator } from "./emulator/fal/startFalEmulator.js"
+import { formatFault, parseFault } from "./emulator/fal/faults.js"
 import { ComputeClouds } from "./ports/ComputeApi.js"
 
 const stores = Layer.mergeAll(FileClaimStore.layer, FileKeyStore.layer).pipe(
@@ -34,8 +37,14 @@ const program = Effect.gen(function* () {
       Layer.provide(Layer.succeedContext(context)))
   const http = yield* HttpClient.HttpClient
   const emulator = SshEmulator.of({ start: startEmulatedHost.pipe(Effect.provide(context)) })
+  const falEmulator = FalEmulator.of({
+    start: (options) => startFalEmulator(options).pipe(Effect.provide(context)),
+    parseFault,
+    formatFault
+  })
   const code = yield* runCli(process.argv.slice(2)).pipe(
     Effect.provideService(SshEmulator, emulator),
+    Effect.provideService(FalEmulator, falEmulator),
     Effect.provideService(LocalEnv, process.env),
     Effect.provideService(WorkspaceFor, workspaceFor),
     Effect.provideService(ComputeClouds, {

@@ -5,8 +5,7 @@
  */
 import { HttpClient } from "@effect/platform"
 import { Clock, Duration, Effect, Option, Schema } from "effect"
-import type { ConfigError } from "../../domain/errors.js"
-import type { ComputeApiError } from "../../domain/errors.js"
+import type { ComputeApiError, ConfigError } from "../../domain/errors.js"
 import type { ComputeApiService, ComputeApiSettings, CreateInstanceRequest } from "../../ports/ComputeApi.js"
 import { normalizeApiUrl } from "./apiUrl.js"
 import { credentialBinding } from "./credentialBinding.js"
@@ -89,7 +88,7 @@ export const make = (
         body: new TextEncoder().encode(JSON.stringify(body)),
         idempotencyKey,
         timeout: opts.createTimeout
-      }).pipe(retrying)
+      })
       return toComputeInstance(yield* decode(scope, FalInstance, reply))
     })
 

@@ -3,8 +3,7 @@
  * (envelope fields, bodies, parser and socket messages) passes through `redact` with the
  * key first: a server or proxy may echo the Authorization header back.
  */
-import type { HttpClientError } from "@effect/platform"
-import type { Headers } from "@effect/platform"
+import type { Headers, HttpClientError } from "@effect/platform"
 import { Option, Redacted, Schema } from "effect"
 import { ComputeApiError } from "../../domain/errors.js"
 import { redact } from "../../domain/redact.js"
@@ -22,10 +21,8 @@ export interface ErrorScope {
 /** Longer server text is cut: an error line is not a place for a whole HTML page. */
 const MAX_MESSAGE = 500
 
-const clip = (text: string): string => {
-  const flat = text.replace(/\s+/g, " ").trim()
-  return flat.length <= MAX_MESSAGE ? flat : `${flat.slice(0, MAX_MESSAGE)}...`
-}
+const flatten = (text: string): string => text.replace(/\s+/g, " ").trim()
+const cut = (text: string): string => text.length <= MAX_MESSAGE ? text : `${text.slice(0, MAX_MESSAGE)}...`
 
 interface Details {
   readonly status?: number | undefined
@@ -33,9 +30,13 @@ interface Details {
   readonly retryAfterMs?: number | undefined
 }
 
-/** Scrubs before clipping, so a cut can never leave a recognisable prefix of the key behind. */
+/**
+ * Scrubs before cutting, so a cut never leaves a recognisable prefix of the key behind;
+ * and both before and after flattening whitespace, so neither spelling survives.
+ */
 export const apiError = (scope: ErrorScope, kind: Kind, message: string, details: Details = {}): ComputeApiError => {
-  const scrub = (text: string) => clip(redact(text, [Redacted.value(scope.key)]))
+  const secrets = [Redacted.value(scope.key)]
+  const scrub = (text: string) => cut(redact(flatten(redact(text, secrets)), secrets))
   return new ComputeApiError({
     provider: "fal",
     operation: scope.operation,

@@ -3,9 +3,8 @@
  * response body read up to a cap, all under one deadline. Status codes are not judged
  * here; the caller turns a non-2xx into an error.
  */
-import type { Headers } from "@effect/platform"
+import type { Headers, HttpClientResponse } from "@effect/platform"
 import { HttpClient, HttpClientRequest } from "@effect/platform"
-import type { HttpClientResponse } from "@effect/platform"
 import { Duration, Effect, Either, Redacted, Stream } from "effect"
 import type { ComputeApiError } from "../../domain/errors.js"
 import { apiError, fromClientError, type ErrorScope } from "./falErrors.js"

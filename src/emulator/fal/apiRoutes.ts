@@ -177,7 +177,10 @@ export const makeApiRoutes = (deps: ApiDeps) => {
         : yield* fail(401, authorization === undefined ? "Authentication required"
           : key === undefined ? "Authorization must be \"Key <admin API key>\""
           : "Invalid API key")
-      const header = (name: string) => request.headers[name]
+      const header = (name: string, field: string) => {
+        const value = request.headers[name]
+        return value === undefined ? {} : { [field]: value }
+      }
       const body = recordedBody(masked(text, key))
       const record: FalRecordedRequest = {
         at,
@@ -188,9 +191,9 @@ export const makeApiRoutes = (deps: ApiDeps) => {
         headers: Object.keys(request.headers).sort(),
         authorization: authorization === undefined ? "absent" : key === undefined ? "other" : "key",
         authorized,
-        ...(header("idempotency-key") === undefined ? {} : { idempotencyKey: header("idempotency-key")! }),
-        ...(header("content-type") === undefined ? {} : { contentType: header("content-type")! }),
-        ...(header("accept") === undefined ? {} : { accept: header("accept")! }),
+        ...header("idempotency-key", "idempotencyKey"),
+        ...header("content-type", "contentType"),
+        ...header("accept", "accept"),
         ...(body === undefined ? {} : { body }),
         status: answer._tag === "Drop" ? "dropped" : answer.response.status,
         ...(answer._tag === "Respond" && answer.requestId !== undefined ? { requestId: answer.requestId } : {})
@@ -198,8 +201,9 @@ export const makeApiRoutes = (deps: ApiDeps) => {
       yield* deps.requests.add(record)
       yield* deps.onRequest(record)
       if (answer._tag === "Respond") return answer.response
+      // The server interrupts this fiber when it sees the connection close.
       NodeHttpServerRequest.toIncomingMessage(request).socket.destroy()
-      return yield* Effect.interrupt
+      return yield* Effect.never
     })
 
   return HttpRouter.empty.pipe(

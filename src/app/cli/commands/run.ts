@@ -9,7 +9,7 @@ import { RemoteArgv } from "../remoteArgv.js"
 import { requireSshLease } from "../sshLease.js"
 import { LocalEnv } from "../localEnv.js"
 import { WorkspaceFor } from "../workspaceFor.js"
-import { emulatedProviderFlags } from "../emulatorFlags.js"
+import { emulatedProvider } from "../emulatorFlags.js"
 
 const flag = (name: string, description: string) => Options.boolean(name).pipe(Options.withDescription(description))
 
@@ -27,7 +27,7 @@ export const runCommand = Command.make("run", {
   allowEnv: Options.text("allow-env").pipe(Options.withDescription("forward this local variable (repeatable, comma list, trailing * wildcard)"), Options.repeated),
   timingJson: flag("timing-json", "write a timing JSON object to stderr at the end"),
   reclaim: flag("reclaim", "take over a lease claimed by another repository"),
-  emulator: flag("emulator", "ssh provider: run against a throwaway SSH server on 127.0.0.1 inside crabbox (no host or account needed)")
+  emulator: flag("emulator", "ssh or fal: run against an in-process stand-in on 127.0.0.1 (a throwaway SSH host, or the fal Compute emulator); no host or account needed")
 }, (o) => Effect.scoped(
   Effect.gen(function* () {
     const remote = yield* RemoteArgv
@@ -35,11 +35,13 @@ export const runCommand = Command.make("run", {
     if (o.emulator && (o.keep || o.keepOnFailure || Option.isSome(o.id))) {
       return yield* new UsageError({
         message: "--emulator leases live only as long as this run; --keep, --keep-on-failure and --id do not apply",
-        hint: "use a real host (--ssh-host) to keep a lease"
+        hint: "drop --emulator to keep a lease on a real host or cloud"
       })
     }
-    const providerFlags = o.emulator ? yield* emulatedProviderFlags(o) : o
-    const ctx = yield* providerContext(flagRecord(providerFlags, { ttl: o.ttl, idleTimeout: o.idleTimeout, allowEnv, forceSyncLarge: o.forceSyncLarge }))
+    const emulated = o.emulator ? yield* emulatedProvider(o) : undefined
+    const providerFlags = emulated?.flags ?? o
+    const loadContext = providerContext(flagRecord(providerFlags, { ttl: o.ttl, idleTimeout: o.idleTimeout, allowEnv, forceSyncLarge: o.forceSyncLarge }))
+    const ctx = yield* (emulated ? emulated.withCredentials(loadContext) : loadContext)
     const backend = yield* requireSshLease(ctx.backend, "run")
     const localEnv = yield* LocalEnv
     const env = selectEnv(ctx.config.env.allow, localEnv)
