@@ -4,11 +4,13 @@ import { NodeContext, NodeHttpClient, NodeRuntime } from "@effect/platform-node"
 import { Cause, Effect, Exit, Layer } from "effect"
 import * as FalComputeApi from "./adapters/fal/FalComputeApi.js"
 import * as FileClaimStore from "./adapters/fs/FileClaimStore.js"
+import * as FreestyleHttpApi from "./adapters/freestyle/FreestyleHttpApi.js"
 import * as FileKeyStore from "./adapters/fs/FileKeyStore.js"
 import * as StateDirLayer from "./adapters/fs/StateDir.js"
 import { StateDir } from "./adapters/fs/StateDir.js"
 import * as GitWorkspace from "./adapters/git/GitWorkspace.js"
 import * as NodeStdio from "./adapters/node/NodeStdio.js"
+import * as PythonModalClient from "./adapters/modal/PythonModalClient.js"
 import * as Ssh2Transport from "./adapters/ssh2/Ssh2Transport.js"
 import { LocalEnv } from "./app/cli/localEnv.js"
 import { describeError } from "./domain/errorMessage.js"
@@ -20,6 +22,7 @@ import { FalEmulator } from "./app/cli/falEmulator.js"
 import { startFalEmulator } from "./emulator/fal/startFalEmulator.js"
 import { formatFault, parseFault } from "./emulator/fal/faults.js"
 import { ComputeClouds } from "./ports/ComputeApi.js"
+import { FreestyleApis } from "./ports/FreestyleApi.js"
 
 const stores = Layer.mergeAll(FileClaimStore.layer, FileKeyStore.layer).pipe(
   Layer.provideMerge(StateDirLayer.layerFromEnv),
@@ -27,7 +30,11 @@ const stores = Layer.mergeAll(FileClaimStore.layer, FileKeyStore.layer).pipe(
 )
 
 // node:http underneath: it never follows a redirect, which the fal adapter relies on.
-const MainLayer = Layer.mergeAll(stores, Ssh2Transport.layer, NodeStdio.layer, NodeHttpClient.layer)
+const MainLayer = Layer.mergeAll(
+  stores, Ssh2Transport.layer, NodeStdio.layer, NodeHttpClient.layer,
+  // modal: the user's local Python client, spawned through the platform's CommandExecutor
+  PythonModalClient.layer.pipe(Layer.provide(NodeContext.layer))
+)
 
 const program = Effect.gen(function* () {
   const state = yield* StateDir
@@ -49,7 +56,8 @@ const program = Effect.gen(function* () {
     Effect.provideService(WorkspaceFor, workspaceFor),
     Effect.provideService(ComputeClouds, {
       fal: (settings) => FalComputeApi.make(settings).pipe(Effect.provideService(HttpClient.HttpClient, http))
-    })
+    }),
+    Effect.provideService(FreestyleApis, { connect: (settings) => FreestyleHttpApi.connect(http, settings) })
   )
   return code
 })

@@ -24,6 +24,15 @@ export { KeyStore, type LeaseKey } from "./ports/KeyStore.js"
 export { SshTransport, type ExecRequest, type ExitStatus, type RemoteProcess, type SshSession } from "./ports/SshTransport.js"
 export { Stdio } from "./ports/Stdio.js"
 export { Workspace, type WorkspaceSnapshot } from "./ports/Workspace.js"
+export {
+  FreestyleApiError, FreestyleApis, type CreateVmRequest, type ExecResult as FreestyleExecResult,
+  type FreestyleApiService, type FreestyleApiSettings, type FreestyleVm
+} from "./ports/FreestyleApi.js"
+export {
+  ModalClientError, ModalClients, type CreateSandboxRequest, type ExecOutcome as ModalExecOutcome,
+  type ExecRequest as ModalExecRequest, type ModalClient, type ModalClientSettings, type ModalSandbox,
+  type UploadRequest as ModalUploadRequest
+} from "./ports/ModalClient.js"
 
 // providers and workflows
 export type * from "./app/providers/backend.js"
@@ -36,12 +45,22 @@ export { statusWorkflow } from "./app/workflows/status.js"
 export { stopWorkflow } from "./app/workflows/stop.js"
 export { cleanupWorkflow } from "./app/workflows/cleanup.js"
 export { doctorWorkflow } from "./app/workflows/doctor.js"
+export { delegatedRunWorkflow, refuseDelegatedOptions, type DelegatedRunInput } from "./app/workflows/delegatedRun.js"
+export { delegatedWarmupWorkflow } from "./app/workflows/delegatedWarmup.js"
+export { delegatedStatusWorkflow } from "./app/workflows/delegatedStatus.js"
+export { delegatedStopWorkflow } from "./app/workflows/delegatedStop.js"
+export { runOnFreshLease, withFreshLease } from "./app/workflows/delegatedLease.js"
+export { buildSyncArchive } from "./app/workflows/delegatedArchive.js"
+export { makeFreestyleBackend } from "./app/providers/freestyle/FreestyleBackend.js"
+export { makeModalBackend } from "./app/providers/modal/ModalBackend.js"
+export { modalSettings, type ModalSettings } from "./app/providers/modal/settings.js"
 export { syncWorkspace } from "./app/sync/syncWorkspace.js"
 export { loadConfig } from "./app/config/loadConfig.js"
 export { runCli } from "./app/cli/runCli.js"
 export { LocalEnv } from "./app/cli/localEnv.js"
 export { WorkspaceFor } from "./app/cli/workspaceFor.js"
 export { SshEmulator, type EmulatedSshHost } from "./app/cli/sshEmulator.js"
+export { FalEmulator, type FalEmulatorOptions, type RunningFalEmulator, type FalFault, type FalOperation, type FalRecordedRequest, type FalEmulatedInstance } from "./app/cli/falEmulator.js"
 
 // adapters, as layers
 export * as FileClaimStore from "./adapters/fs/FileClaimStore.js"
@@ -51,6 +70,8 @@ export * as GitWorkspace from "./adapters/git/GitWorkspace.js"
 export * as NodeStdio from "./adapters/node/NodeStdio.js"
 export * as Ssh2Transport from "./adapters/ssh2/Ssh2Transport.js"
 export * as FalComputeApi from "./adapters/fal/FalComputeApi.js"
+export * as FreestyleHttpApi from "./adapters/freestyle/FreestyleHttpApi.js"
+export * as PythonModalClient from "./adapters/modal/PythonModalClient.js"
 export * as MemoryClaimStore from "./adapters/memory/MemoryClaimStore.js"
 export * as MemoryKeyStore from "./adapters/memory/MemoryKeyStore.js"
 export * as MemorySshTransport from "./adapters/memory/MemorySshTransport.js"

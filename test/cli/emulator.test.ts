@@ -30,8 +30,8 @@ describe("crabbox run --emulator", () => {
   })
 
   it("refuses --emulator with another provider (exit 2)", async () => {
-    const r = await runCrabbox(["run", "--provider", "fal", "--emulator", "--", "true"], { cwd: makeRepo(), env: isolatedEnv() })
+    const r = await runCrabbox(["run", "--provider", "freestyle", "--emulator", "--", "true"], { cwd: makeRepo(), env: isolatedEnv() })
     expect(r.code).toBe(2)
-    expect(r.stderr).toMatch(/--emulator works with --provider ssh/)
+    expect(r.stderr).toMatch(/--emulator works with --provider ssh or --provider fal/)
   })
 })

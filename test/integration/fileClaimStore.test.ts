@@ -197,6 +197,15 @@ describe("FileClaimStore", () => {
     assert.isFalse(existsSync(`${lockTarget(root, idA)}.lock`))
   }))
 
+  it.scopedLive("withLock completes inside an uninterruptible region (a rollback finalizer)", () => Effect.gen(function* () {
+    const root = yield* stateRoot
+    const result = yield* Effect.flatMap(ClaimStore, (s) => Effect.uninterruptible(s.withLock(idA, Effect.succeed("done")))).pipe(
+      Effect.provide(fileStore(root)),
+      Effect.timeout("5 seconds")
+    )
+    assert.strictEqual(result, "done")
+  }))
+
   it.scopedLive("another process holding the lock makes us wait, and a bounded wait fails", () => Effect.gen(function* () {
     const root = yield* stateRoot
     const target = lockTarget(root, idA)

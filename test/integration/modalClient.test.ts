@@ -9,7 +9,7 @@ import { Effect, Layer, Option, Ref, Sink } from "effect"
 import { readFileSync } from "node:fs"
 import * as PythonModalClient from "../../src/adapters/modal/PythonModalClient.js"
 import { type ModalClient, ModalClients } from "../../src/ports/ModalClient.js"
-import { type FakeModal, makeFakeModal, recordingExecutor, type SpawnRecord } from "../support/fakeModal/fakeModal.js"
+import { makeFakeModal, recordingExecutor, type SpawnRecord } from "../support/fakeModal/fakeModal.js"
 
 const setup = (options: { readonly faults?: ReadonlyArray<string>; readonly python?: string; readonly env?: Record<string, string> } = {}) => {
   const fake = makeFakeModal(options.faults === undefined ? {} : { faults: options.faults })

@@ -24,8 +24,7 @@ import { KeyStore } from "../../src/ports/KeyStore.js"
 
 const settings: ComputeLeaseSettings = {
   spec: falSpec,
-  machine: { instanceType: "gpu_1x_h100_sxm5", sector: Option.none() },
-  chooseMachine: (instanceType) => Either.right({ instanceType, sector: Option.none() }),
+  chooseMachine: (requested) => Either.right({ instanceType: Option.getOrElse(requested, () => "gpu_1x_h100_sxm5"), sector: Option.none() }),
   ssh: { user: "ubuntu", port: 22, workRoot: "/home/ubuntu/crabbox" },
   selectorFlags: [],
   timing: {

@@ -102,7 +102,9 @@ const make = (options: LockOptions) => Effect.gen(function* () {
   const holdingFileLock = <A, E, R>(id: LeaseId, use: Effect.Effect<A, E, R>) =>
     Effect.acquireUseRelease(
       Scope.make(),
-      (scope) => Effect.flatMap(Scope.extend(holdFileLock(id), scope), (lost) => Effect.raceFirst(use, lost)),
+      // `lost` is made interruptible: in an uninterruptible region (a finalizer, a rollback)
+      // the race's loser would otherwise inherit it, never stop, and the race never end.
+      (scope) => Effect.flatMap(Scope.extend(holdFileLock(id), scope), (lost) => Effect.raceFirst(use, Effect.interruptible(lost))),
       (scope, exit) => Scope.close(scope, exit)
     )
 

@@ -3,6 +3,7 @@ import { Command } from "@effect/cli"
 import { cleanupCommand } from "./commands/cleanup.js"
 import { configCommand } from "./commands/config.js"
 import { doctorCommand } from "./commands/doctor.js"
+import { emulatorCommand } from "./commands/emulator.js"
 import { listCommand } from "./commands/list.js"
 import { providersCommand } from "./commands/providers.js"
 import { runCommand } from "./commands/run.js"
@@ -17,7 +18,7 @@ export const rootCommand = Command.make("crabbox").pipe(
   Command.withDescription("warm a box, sync the diff, run the suite"),
   Command.withSubcommands([
     providersCommand, doctorCommand, warmupCommand, runCommand, sshCommand,
-    statusCommand, listCommand, stopCommand, cleanupCommand, configCommand
+    statusCommand, listCommand, stopCommand, cleanupCommand, configCommand, emulatorCommand
   ])
 )
 

@@ -16,6 +16,8 @@ export type ProviderServices =
   | import("../../ports/SshTransport.js").SshTransport
   | import("@effect/platform").FileSystem.FileSystem
   | import("../../ports/ComputeApi.js").ComputeClouds
+  | import("../../ports/FreestyleApi.js").FreestyleApis
+  | import("../../ports/ModalClient.js").ModalClients
   | import("../../ports/Stdio.js").Stdio
 
 /** Where each config value came from, for rules like "a repo file may not choose where a key is sent". */

@@ -41,17 +41,23 @@ const checkEntries = (manifest: Manifest) => {
  */
 const gzip = <E>(source: Stream.Stream<Uint8Array, E>, onAbort: (cause: unknown) => E): Stream.Stream<Uint8Array, E> =>
   Stream.unwrap(Effect.gen(function* () {
+    // Written by the tap, read by fromReadableStream's synchronous error callback: no Ref fits there.
     let failure = Option.none<E>()
     const tapped = Stream.tapError(source, (e) => Effect.sync(() => { failure = Option.some(e) }))
     const readable = yield* Stream.toReadableStreamEffect(tapped)
     return Stream.fromReadableStream(
-      () => readable.pipeThrough(new CompressionStream("gzip") as unknown as ReadableWritablePair<Uint8Array, Uint8Array>),
+      () => readable.pipeThrough(new CompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>),
       (cause) => Option.getOrElse(failure, () => onAbort(cause))
     )
   }))
 
+interface Collected {
+  readonly parts: Array<Uint8Array>
+  readonly size: number
+}
+
 const collect = <E>(stream: Stream.Stream<Uint8Array, E>, limitBytes: number, files: number) =>
-  Stream.runFoldEffect(stream, { parts: [] as Array<Uint8Array>, size: 0 }, (acc, chunk): Effect.Effect<typeof acc, E | SyncError> => {
+  Stream.runFoldEffect(stream, { parts: [], size: 0 } as Collected, (acc, chunk): Effect.Effect<Collected, SyncError> => {
     const size = acc.size + chunk.byteLength
     if (size > limitBytes) {
       return Effect.fail(new SyncError({

@@ -33,6 +33,8 @@ export interface DelegatedRunInput {
   readonly excludes: ReadonlyArray<string>
   readonly env: Readonly<Record<string, string>>
   readonly timingJson: boolean
+  /** `--idle-timeout` was given (refused where nothing enforces it) */
+  readonly idleTimeoutFlag?: boolean
 }
 
 const unsupported = (backend: DelegatedRunBackend, flag: string, why: string) =>
@@ -41,11 +43,22 @@ const unsupported = (backend: DelegatedRunBackend, flag: string, why: string) =>
 /** Every option a delegated run cannot honour is refused by name (exit 2) before anything is leased. */
 export const refuseDelegatedOptions = (
   backend: DelegatedRunBackend,
-  used: { readonly fullResync?: boolean; readonly serverType?: Option.Option<string>; readonly noSync?: boolean; readonly syncOnly?: boolean; readonly forceSyncLarge?: boolean }
+  used: {
+    readonly fullResync?: boolean
+    readonly serverType?: Option.Option<string>
+    readonly noSync?: boolean
+    readonly syncOnly?: boolean
+    readonly forceSyncLarge?: boolean
+    /** `--idle-timeout` was given on the command line */
+    readonly idleTimeoutFlag?: boolean
+  }
 ): Effect.Effect<void, UnsupportedFeature> => {
   if (used.fullResync) return Effect.fail(unsupported(backend, "--full-resync", "archive sync uploads the whole tree every time"))
   if (used.serverType !== undefined && Option.isSome(used.serverType)) {
     return Effect.fail(unsupported(backend, "--type", "a delegated provider sizes machines with its own flags (see crabbox run --help)"))
+  }
+  if (used.idleTimeoutFlag && !backend.cleanup) {
+    return Effect.fail(unsupported(backend, "--idle-timeout", `nothing ends idle leases of this provider (it has no cleanup); end them with crabbox stop --provider ${backend.spec.name}`))
   }
   if (!backend.spec.features.includes("archive-sync")) {
     for (const [flag, on] of [["--no-sync", used.noSync], ["--sync-only", used.syncOnly], ["--force-sync-large", used.forceSyncLarge]] as const) {

@@ -26,12 +26,16 @@ export const delegatedStatusWorkflow = (
     const check = (v: StatusView) => terminal(v)
       ? Effect.fail(new ReadinessFailed({ leaseId: v.leaseId, message: `lease ${v.slug} entered terminal state ${v.status}` }))
       : Effect.succeed(v)
+    const untilReady: Schedule.Schedule<StatusView, StatusView> = Schedule.spaced("2 seconds").pipe(
+      Schedule.untilInput((v: StatusView) => v.ready),
+      Schedule.passthrough)
+    const poll = look.pipe(
+      Effect.flatMap(check),
+      Effect.tap((v) => v.ready ? Effect.void : Effect.flatMap(nowMillis, (now) =>
+        stdio.err(`waiting for ${v.slug} provider=${v.provider} state=${v.status} elapsed=${Math.round((now - start) / 1000)}s`))),
+      Effect.repeat(untilReady))
     return yield* check(first).pipe(
-      Effect.zipRight(look.pipe(
-        Effect.flatMap(check),
-        Effect.tap((v) => v.ready ? Effect.void : Effect.flatMap(nowMillis, (now) =>
-          stdio.err(`waiting for ${v.slug} provider=${v.provider} state=${v.status} elapsed=${Math.round((now - start) / 1000)}s`))),
-        Effect.repeat({ schedule: Schedule.spaced("2 seconds"), until: (v) => v.ready }))),
+      Effect.zipRight(poll),
       Effect.timeoutFail({
         duration: limit,
         onTimeout: () => new ReadinessTimedOut({ leaseId: first.leaseId, message: `timed out waiting for ${first.slug} to become ready after ${Duration.format(limit)}` })

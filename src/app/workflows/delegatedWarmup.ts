@@ -10,11 +10,11 @@ import { refuseDelegatedOptions } from "./delegatedRun.js"
 
 export const delegatedWarmupWorkflow = (
   backend: DelegatedRunBackend,
-  options: NewLeaseOptions & { readonly timingJson: boolean; readonly releaseWhenReady: boolean }
+  options: NewLeaseOptions & { readonly timingJson: boolean; readonly releaseWhenReady: boolean; readonly idleTimeoutFlag?: boolean }
 ) =>
   Effect.gen(function* () {
     const stdio = yield* Stdio
-    yield* refuseDelegatedOptions(backend, { serverType: options.serverType })
+    yield* refuseDelegatedOptions(backend, { serverType: options.serverType, idleTimeoutFlag: options.idleTimeoutFlag ?? false })
     const start = yield* nowMillis
     const { leaseId, slug } = yield* chooseSlug(options)
     const lease = yield* backend.warmup({ ...options, leaseId, slug, slugRequested: Option.isSome(options.slug) })

@@ -14,7 +14,7 @@ import { INSTANCE_TYPES, SECTOR_TYPE, SECTORS, toApiJson } from "./instance.js"
 import type { InstanceStore } from "./instanceStore.js"
 import type { CreateRequest, Lifecycle } from "./lifecycle.js"
 import { decodeCursor, pageOf, parseLimit } from "./pagination.js"
-import { keyOf, masked, recordedBody, type RequestLog } from "./requestLog.js"
+import { keyOf, masked, recordedBody, secretsOf, type RequestLog } from "./requestLog.js"
 
 export interface ApiDeps {
   readonly store: InstanceStore
@@ -45,7 +45,7 @@ const injected = (failure: InjectedFailure) =>
     failure.retryAfterSeconds === undefined ? {} : { headers: { "retry-after": String(failure.retryAfterSeconds) } }
   ), failed)
 
-/** What a handler gets: the body text (already read for the record) and the path params. */
+/** What a handler gets: the request, its URL and its body text (already read for the record). */
 interface Call {
   readonly request: HttpServerRequest.HttpServerRequest
   readonly url: URL
@@ -181,12 +181,13 @@ export const makeApiRoutes = (deps: ApiDeps) => {
         const value = request.headers[name]
         return value === undefined ? {} : { [field]: value }
       }
-      const body = recordedBody(masked(text, key))
+      const secrets = secretsOf(authorization, Option.getOrUndefined(Option.map(deps.apiKey, Redacted.value)))
+      const body = recordedBody(masked(text, secrets))
       const record: FalRecordedRequest = {
         at,
         method: request.method,
         path: url.pathname,
-        query: Object.fromEntries([...url.searchParams].map(([k, v]) => [k, masked(v, key)])),
+        query: Object.fromEntries([...url.searchParams].map(([k, v]) => [k, masked(v, secrets)])),
         operation: name,
         headers: Object.keys(request.headers).sort(),
         authorization: authorization === undefined ? "absent" : key === undefined ? "other" : "key",

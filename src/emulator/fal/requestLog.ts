@@ -17,12 +17,18 @@ export const keyOf = (authorization: string | undefined): string | undefined => 
   return match?.[1]
 }
 
-/** Replaces every occurrence of the presented key (raw or JSON-escaped) in recorded text. */
-export const masked = (text: string, key: string | undefined): string => {
-  if (key === undefined) return text
-  const escaped = JSON.stringify(key).slice(1, -1)
-  return text.split(key).join(MASK).split(escaped).join(MASK)
-}
+/**
+ * The secrets a request may carry: the credential of its Authorization header in whatever
+ * form (`Key k`, `Bearer k`, a bare `k`) and the emulator's configured key. Shorter than 4
+ * characters is no secret worth mangling the record for.
+ */
+export const secretsOf = (authorization: string | undefined, configured: string | undefined): ReadonlyArray<string> =>
+  [authorization?.trim().split(/\s+/).at(-1), configured].filter((s): s is string => s !== undefined && s.length >= 4)
+
+/** Replaces every occurrence of each secret (raw or JSON-escaped) in recorded text. */
+export const masked = (text: string, secrets: ReadonlyArray<string>): string =>
+  secrets.reduce((acc, secret) =>
+    acc.split(secret).join(MASK).split(JSON.stringify(secret).slice(1, -1)).join(MASK), text)
 
 /** The parsed JSON body, or its text; undefined when empty. */
 export const recordedBody = (text: string): unknown => {

@@ -139,23 +139,27 @@ export const startSshGateway = (options: SshGatewayOptions): Effect.Effect<SshGa
     yield* Effect.addFinalizer(() => Effect.forEach([...byInstance.keys()], revoke, { discard: true }))
 
     const serve = (connection: Connection) => {
+      // The target of the latest authentication request: ssh2 emits "ready" from inside the
+      // accept() that ends a successful one, so it has to be known before that call.
+      let asked: { readonly target: GatewayTarget; readonly user: string } | undefined
       let bound: { readonly target: GatewayTarget; readonly sessions: InstanceSessions; readonly user: string } | undefined
       const mine = new Set<ChildProcess>()
       // Resets and protocol errors end in "close", which cleans up; unheard, "error" would crash the process.
       connection.on("error", () => {})
       connection.on("authentication", (auth) => {
+        asked = undefined
         if (auth.method !== "publickey") return auth.reject(["publickey"])
         const target = runSync(options.route({ algo: auth.key.algo, data: auth.key.data, username: auth.username }))
         if (Option.isNone(target)) return auth.reject(["publickey"])
-        const user = authenticate([target.value.key], auth)
-        if (user === undefined) return
-        const sessions = sessionsOf(target.value.id)
-        sessions.connections.add(connection)
-        bound = { target: target.value, sessions, user }
+        asked = { target: target.value, user: auth.username }
+        authenticate([target.value.key], auth)
       })
       connection.on("ready", () => {
-        const login = bound
-        if (login === undefined) return connection.end()
+        if (asked === undefined) return connection.end()
+        const sessions = sessionsOf(asked.target.id)
+        sessions.connections.add(connection)
+        const login = { ...asked, sessions }
+        bound = login
         const context: SessionContext = {
           cwd: login.target.home,
           baseEnv: baseEnv(login.target.home, login.user),
@@ -167,7 +171,9 @@ export const startSshGateway = (options: SshGatewayOptions): Effect.Effect<SshGa
           },
           served: () => {}
         }
-        connection.on("session", (accept) => {
+        connection.on("session", (accept, reject) => {
+          // revoked while this connection's end was still on its way
+          if (byInstance.get(login.target.id) !== login.sessions) return reject()
           const session = accept()
           inVirtualHome(session, login.target.home)
           serveSession(session, context)

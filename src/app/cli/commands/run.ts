@@ -3,10 +3,10 @@ import { Effect, Either, Option } from "effect"
 import { UsageError } from "../../../domain/errors.js"
 import { parseAllowEnv, selectEnv } from "../../../domain/envForward.js"
 import { runWorkflow } from "../../workflows/run.js"
+import { delegatedRunWorkflow } from "../../workflows/delegatedRun.js"
 import { flagRecord, leaseOptions, providerOptions } from "../options.js"
 import { providerContext } from "../providerContext.js"
 import { RemoteArgv } from "../remoteArgv.js"
-import { requireSshLease } from "../sshLease.js"
 import { LocalEnv } from "../localEnv.js"
 import { WorkspaceFor } from "../workspaceFor.js"
 import { emulatedProvider } from "../emulatorFlags.js"
@@ -42,11 +42,10 @@ export const runCommand = Command.make("run", {
     const providerFlags = emulated?.flags ?? o
     const loadContext = providerContext(flagRecord(providerFlags, { ttl: o.ttl, idleTimeout: o.idleTimeout, allowEnv, forceSyncLarge: o.forceSyncLarge }))
     const ctx = yield* (emulated ? emulated.withCredentials(loadContext) : loadContext)
-    const backend = yield* requireSshLease(ctx.backend, "run")
     const localEnv = yield* LocalEnv
     const env = selectEnv(ctx.config.env.allow, localEnv)
     const workspaceFor = yield* WorkspaceFor
-    return yield* runWorkflow(backend, {
+    const request = {
       workspace: workspaceFor(ctx.repoRoot),
       argv: remote ?? [],
       shell: o.shell,
@@ -68,8 +67,12 @@ export const runCommand = Command.make("run", {
       excludes: ctx.config.sync.exclude,
       env,
       timingJson: o.timingJson,
-      repoName: ctx.repoName
-    })
+      idleTimeoutFlag: Option.isSome(o.idleTimeout)
+    }
+    // delegated providers run the command through their own API (workflows/delegatedRun.ts)
+    return yield* ctx.backend.kind === "ssh-lease"
+      ? runWorkflow(ctx.backend, { ...request, repoName: ctx.repoName })
+      : delegatedRunWorkflow(ctx.backend, request)
   }))
 ).pipe(Command.withDescription("warm a box, sync the diff, run the command: crabbox run [flags] -- <command...>"))
 

@@ -4,11 +4,11 @@ import { parseDuration } from "../../../domain/duration.js"
 import { UsageError } from "../../../domain/errors.js"
 import { Stdio } from "../../../ports/Stdio.js"
 import { statusWorkflow } from "../../workflows/status.js"
+import { delegatedStatusWorkflow } from "../../workflows/delegatedStatus.js"
 import { idArg, idOption, oneIdentifier } from "../identifier.js"
 import { flagRecord, json, providerOptions } from "../options.js"
 import { providerContext } from "../providerContext.js"
 import { renderStatus } from "../render.js"
-import { requireSshLease } from "../sshLease.js"
 
 export const statusCommand = Command.make("status", {
   ...providerOptions,
@@ -25,10 +25,10 @@ export const statusCommand = Command.make("status", {
       onRight: Effect.succeed
     })
     const ctx = yield* providerContext(flagRecord(o))
-    const backend = yield* requireSshLease(ctx.backend, "status")
-    const view = yield* statusWorkflow(backend, {
-      id, repoRoot: ctx.repoRoot, repoName: ctx.repoName, wait: o.wait ? Option.some(waitFor) : Option.none()
-    })
+    const wait = o.wait ? Option.some(waitFor) : Option.none()
+    const view = yield* ctx.backend.kind === "ssh-lease"
+      ? statusWorkflow(ctx.backend, { id, repoRoot: ctx.repoRoot, repoName: ctx.repoName, wait })
+      : delegatedStatusWorkflow(ctx.backend, { id, repoRoot: ctx.repoRoot, wait })
     const stdio = yield* Stdio
     yield* stdio.out(o.json ? JSON.stringify(view) : renderStatus(view))
   })

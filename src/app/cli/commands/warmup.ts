@@ -1,9 +1,9 @@
 import { Command, Options } from "@effect/cli"
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
 import { warmupWorkflow } from "../../workflows/warmup.js"
+import { delegatedWarmupWorkflow } from "../../workflows/delegatedWarmup.js"
 import { flagRecord, leaseOptions, providerOptions } from "../options.js"
 import { providerContext } from "../providerContext.js"
-import { requireSshLease } from "../sshLease.js"
 
 export const warmupCommand = Command.make("warmup", {
   ...providerOptions,
@@ -14,8 +14,7 @@ export const warmupCommand = Command.make("warmup", {
 }, (o) =>
   Effect.gen(function* () {
     const ctx = yield* providerContext(flagRecord(o, { ttl: o.ttl, idleTimeout: o.idleTimeout }))
-    const backend = yield* requireSshLease(ctx.backend, "warmup")
-    yield* warmupWorkflow(backend, {
+    const options = {
       slug: o.slug,
       keep: o.keep,
       releaseWhenReady: o.noKeep,
@@ -23,7 +22,11 @@ export const warmupCommand = Command.make("warmup", {
       idleTimeout: ctx.config.idleTimeout,
       repoRoot: ctx.repoRoot,
       serverType: o.type,
-      timingJson: o.timingJson
-    })
+      timingJson: o.timingJson,
+      idleTimeoutFlag: Option.isSome(o.idleTimeout)
+    }
+    yield* ctx.backend.kind === "ssh-lease"
+      ? warmupWorkflow(ctx.backend, options)
+      : delegatedWarmupWorkflow(ctx.backend, options)
   })
 ).pipe(Command.withDescription("acquire a lease, wait until SSH answers, and keep it for `run --id`"))

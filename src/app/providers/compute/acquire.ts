@@ -84,10 +84,7 @@ export const acquireComputeLease = (input: AcquireInput, req: AcquireRequest) =>
     const claims = yield* ClaimStore
     const keys = yield* KeyStore
     const stdio = yield* Stdio
-    const machine: MachineChoice = yield* Option.match(req.serverType, {
-      onNone: () => Effect.succeed(settings.machine),
-      onSome: (requested) => Either.match(settings.chooseMachine(requested), { onLeft: Effect.fail, onRight: Effect.succeed })
-    })
+    const machine: MachineChoice = yield* Either.match(settings.chooseMachine(req.serverType), { onLeft: Effect.fail, onRight: Effect.succeed })
     const key = yield* keys.ensure(req.leaseId)
     const request: CreateInstanceRequest = { instanceType: machine.instanceType, sshPublicKey: key.publicKey, sector: machine.sector }
     const intent = intentClaim(input, req, request, yield* nowIso)

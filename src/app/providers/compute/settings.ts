@@ -1,6 +1,6 @@
 /** What a ComputeLeaseBackend needs besides its ports: the provider's defaults and the timings. */
 import type { Duration, Either, Option } from "effect"
-import type { UsageError } from "../../../domain/errors.js"
+import type { ConfigError, UsageError } from "../../../domain/errors.js"
 import type { ProviderSpec } from "../../../domain/provider.js"
 
 export interface MachineChoice {
@@ -42,10 +42,12 @@ export const defaultComputeTiming: ComputeTiming = {
 
 export interface ComputeLeaseSettings {
   readonly spec: ProviderSpec
-  /** the configured machine (default type, sector) */
-  readonly machine: MachineChoice
-  /** `--type` on warmup/run: validated against the configured sector */
-  readonly chooseMachine: (requested: string) => Either.Either<MachineChoice, UsageError>
+  /**
+   * The machine for a new lease: `--type` when given, else the configured type, with the
+   * configured sector. Checked at acquire (before any call), so a setting that only
+   * matters for new machines never blocks list, stop or cleanup.
+   */
+  readonly chooseMachine: (requested: Option.Option<string>) => Either.Either<MachineChoice, UsageError | ConfigError>
   readonly ssh: { readonly user: string; readonly port: number; readonly workRoot: string }
   /** flags that select this configuration again (printed in hints) */
   readonly selectorFlags: ReadonlyArray<string>

@@ -39,12 +39,6 @@ export const falProvider: ProviderModule<ProviderServices> = {
           message: "may not be set by a repository config file: it decides where your fal key is sent; set it in your user config, CRABBOX_FAL_API_URL or --fal-api-url"
         })
       }
-      const machine = yield* Either.match(falMachine(fal.instanceType ?? DEFAULT_FAL_TYPE, Option.fromNullable(fal.sector)), {
-        onLeft: (message) => Effect.fail(new ConfigError({
-          source: context.sources["fal.sector"] ?? context.sources["fal.instanceType"] ?? "config", key: fal.sector === undefined ? "fal.instanceType" : "fal.sector", message
-        })),
-        onRight: Effect.succeed
-      })
       const apiUrl = fal.apiUrl ?? DEFAULT_FAL_API_URL
       const key = yield* Effect.orDie(falKey)
       const api = Option.isSome(key)
@@ -54,8 +48,17 @@ export const falProvider: ProviderModule<ProviderServices> = {
       const port = config.ssh.port ?? 22
       return yield* makeComputeLeaseBackend({
         spec: falSpec,
-        machine,
-        chooseMachine: (requested) => Either.mapLeft(falMachine(requested, machine.sector), (message) => new UsageError({ message: `--type: ${message}` })),
+        chooseMachine: (requested) => {
+          const sector = Option.fromNullable(fal.sector)
+          return Option.match(requested, {
+            onSome: (type) => Either.mapLeft(falMachine(type, sector), (message) => new UsageError({ message: `--type ${type}: ${message}` })),
+            onNone: () => Either.mapLeft(falMachine(fal.instanceType ?? DEFAULT_FAL_TYPE, sector), (message) => new ConfigError({
+              source: context.sources[fal.sector === undefined ? "fal.instanceType" : "fal.sector"] ?? "default",
+              key: fal.sector === undefined ? "fal.instanceType" : "fal.sector",
+              message
+            }))
+          })
+        },
         ssh: { user: fal.user ?? "ubuntu", port, workRoot: fal.workRoot ?? "/home/ubuntu/crabbox" },
         selectorFlags: [
           ...(fal.apiUrl === undefined ? [] : ["--fal-api-url", apiUrl]),

@@ -35,15 +35,15 @@ const normalizeAbsolute = (path: string): string => {
   return `/${parts.join("/")}`
 }
 
-/** The workdir to use, or why it cannot be one. */
+/** The workdir to use, or why it cannot be one (a message that follows the key `modal.workdir`). */
 export const cleanWorkdir = (raw: string): Either.Either<string, string> => {
   const text = raw.trim()
-  if (text === "") return Either.left("modal workdir is empty")
-  if (text.includes("\0")) return Either.left("modal workdir must not contain a NUL byte")
-  if (!text.startsWith("/")) return Either.left(`modal workdir ${JSON.stringify(raw)} must be an absolute path`)
+  if (text === "") return Either.left("must not be empty")
+  if (text.includes("\0")) return Either.left("must not contain a NUL byte")
+  if (!text.startsWith("/")) return Either.left(`must be an absolute path (got ${JSON.stringify(raw)})`)
   const clean = normalizeAbsolute(text)
   if (BROAD_WORKDIRS.has(clean)) {
-    return Either.left(`modal workdir ${clean} is too broad (each sync replaces it); choose a dedicated subdirectory such as ${MODAL_DEFAULTS.workdir}`)
+    return Either.left(`${clean} is too broad (each sync replaces it); choose a dedicated subdirectory such as ${MODAL_DEFAULTS.workdir}`)
   }
   return Either.right(clean)
 }
