@@ -19,6 +19,10 @@ export * from "./domain/commandLine.js"
 export * from "./domain/errorMessage.js"
 
 // ports
+export {
+  ComputeApi, ComputeClouds, type ComputeApiCapabilities, type ComputeApiService, type ComputeApiSettings,
+  type ComputeInstance, type CreateInstanceRequest, type InstancePage, type InstanceStatus
+} from "./ports/ComputeApi.js"
 export { ClaimStore } from "./ports/ClaimStore.js"
 export { KeyStore, type LeaseKey } from "./ports/KeyStore.js"
 export { SshTransport, type ExecRequest, type ExitStatus, type RemoteProcess, type SshSession } from "./ports/SshTransport.js"
@@ -51,6 +55,9 @@ export { delegatedStatusWorkflow } from "./app/workflows/delegatedStatus.js"
 export { delegatedStopWorkflow } from "./app/workflows/delegatedStop.js"
 export { runOnFreshLease, withFreshLease } from "./app/workflows/delegatedLease.js"
 export { buildSyncArchive } from "./app/workflows/delegatedArchive.js"
+export { makeComputeLeaseBackend, computeScope } from "./app/providers/compute/ComputeLeaseBackend.js"
+export { defaultComputeTiming, type ComputeLeaseSettings, type ComputeTiming, type MachineChoice } from "./app/providers/compute/settings.js"
+export { falProvider, DEFAULT_FAL_API_URL } from "./app/providers/fal/falProvider.js"
 export { makeFreestyleBackend } from "./app/providers/freestyle/FreestyleBackend.js"
 export { makeModalBackend } from "./app/providers/modal/ModalBackend.js"
 export { modalSettings, type ModalSettings } from "./app/providers/modal/settings.js"
@@ -70,6 +77,7 @@ export * as GitWorkspace from "./adapters/git/GitWorkspace.js"
 export * as NodeStdio from "./adapters/node/NodeStdio.js"
 export * as Ssh2Transport from "./adapters/ssh2/Ssh2Transport.js"
 export * as FalComputeApi from "./adapters/fal/FalComputeApi.js"
+export * as MemoryComputeApi from "./adapters/memory/MemoryComputeApi.js"
 export * as FreestyleHttpApi from "./adapters/freestyle/FreestyleHttpApi.js"
 export * as PythonModalClient from "./adapters/modal/PythonModalClient.js"
 export * as MemoryClaimStore from "./adapters/memory/MemoryClaimStore.js"

@@ -18,7 +18,8 @@ describe("config show", () => {
       provider: "ssh", target: "linux", ttl: "1h30m", idleTimeout: "30m", workRoot: "/work/crabbox",
       env: { allow: ["CI", "NODE_OPTIONS"] },
       sync: { exclude: [], allowLarge: false },
-      ssh: { host: "box.test", port: 2222, key: "/home/u/.ssh/id_ed25519" }
+      ssh: { host: "box.test", port: 2222, key: "/home/u/.ssh/id_ed25519" },
+      fal: {}, freestyle: {}, modal: {}
     }))
   })
 
