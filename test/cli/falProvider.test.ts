@@ -4,7 +4,7 @@
  * left that no claim records, the request shapes fal sees, and a canary key that must
  * never show up in any output or file.
  */
-import { spawnSync } from "node:child_process"
+import { spawn, spawnSync } from "node:child_process"
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs"
 import { join } from "node:path"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
@@ -126,6 +126,26 @@ describe("fal provider (CLI against the emulator)", () => {
     expect((await crabbox(["stop", "kept-broken"])).code).toBe(0)
     expect((await emulator.instances()).filter((i) => !i.deleted)).toEqual([])
   }, 120_000)
+
+  it("Ctrl-C during acquire rolls back: the half-made instance is deleted and the claim forgotten", async () => {
+    await emulator.setFaults(["never-ready"])
+    const child = spawn(process.execPath, [crabboxBin, "run", "--", "true"], {
+      cwd: repo, env: { PATH: process.env.PATH ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"]
+    })
+    let stderr = ""
+    const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)))
+    await new Promise<void>((resolve) => child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString()
+      if (/inst_\S+ provisioning/.test(stderr)) resolve()
+    }))
+    expect((await emulator.instances()).filter((i) => !i.deleted)).toHaveLength(1)
+    child.kill("SIGINT")
+    expect(await exited).toBe(130)
+    seen.push({ code: 130, stdout: "", stderr, stdoutBytes: 0 })
+    expect(stderr).toMatch(/rolled back lease=cbx_[0-9a-f]{12}/)
+    expect(claims()).toEqual([])
+    expect((await emulator.instances()).filter((i) => !i.deleted)).toEqual([])
+  }, 90_000)
 
   it("a lost create response is recovered by replaying the same request with the same key", async () => {
     await emulator.setFaults(["lose-create:1"])

@@ -4,11 +4,12 @@
  * before leasing, owns the fresh lease's keep/stop decision, and renders the summary and
  * timing exactly as the SSH run does. Exits with the remote command's code.
  */
+import { checkRunRequest } from "./runRequestRules.js"
 import { Effect, Layer, Option } from "effect"
 import { describeError } from "../../domain/errorMessage.js"
 import { formatDuration } from "../../domain/duration.js"
 import {
-  type CrabboxError, LeaseCleanupFailed, RemoteCommandExit, UnsupportedFeature, UsageError, type WorkspaceError
+  type CrabboxError, LeaseCleanupFailed, RemoteCommandExit, UnsupportedFeature, type WorkspaceError
 } from "../../domain/errors.js"
 import { Stdio } from "../../ports/Stdio.js"
 import type { Workspace } from "../../ports/Workspace.js"
@@ -68,24 +69,10 @@ export const refuseDelegatedOptions = (
   return Effect.void
 }
 
-const checkRequest = (req: DelegatedRunInput) => {
-  if (req.argv.length === 0 && !req.syncOnly) return Effect.fail(new UsageError({ message: "usage: crabbox run [flags] -- <command...>" }))
-  if (Option.isSome(req.id) && (Option.isSome(req.newLease.slug) || req.newLease.keep)) {
-    return Effect.fail(new UsageError({ message: "--slug and --keep name or keep a new lease; they do not apply with --id" }))
-  }
-  if (Option.isNone(req.id) && req.syncOnly && !req.newLease.keep) {
-    return Effect.fail(new UsageError({
-      message: "--sync-only on a fresh lease would release it right after the sync",
-      hint: "add --keep, or sync an existing lease with --id"
-    }))
-  }
-  return Effect.void
-}
-
 export const delegatedRunWorkflow = (backend: DelegatedRunBackend, req: DelegatedRunInput) =>
   Effect.scoped(Effect.gen(function* () {
     const stdio = yield* Stdio
-    yield* checkRequest(req)
+    yield* checkRunRequest(req)
     yield* refuseDelegatedOptions(backend, { ...req, serverType: req.newLease.serverType })
     const syncs = backend.spec.features.includes("archive-sync") && !req.noSync
     const start = yield* nowMillis

@@ -5,12 +5,13 @@
  * However the use of the lease ends (success, failure, Ctrl-C), the release decision runs
  * once, uninterruptibly, with the same keep rules.
  */
+import { checkRunRequest } from "./runRequestRules.js"
 import { Context, Effect, Exit, Layer, Option, Ref } from "effect"
 import { wrapCommand } from "../../domain/commandLine.js"
 import { formatDuration } from "../../domain/duration.js"
 import { describeError } from "../../domain/errorMessage.js"
 import type { CrabboxError } from "../../domain/errors.js"
-import { LeaseCleanupFailed, RemoteCommandExit, RemoteSetupFailed, UsageError, type WorkspaceError } from "../../domain/errors.js"
+import { LeaseCleanupFailed, RemoteCommandExit, RemoteSetupFailed, type WorkspaceError } from "../../domain/errors.js"
 import { shellQuote } from "../../domain/shellQuote.js"
 import { Stdio } from "../../ports/Stdio.js"
 import type { Workspace } from "../../ports/Workspace.js"
@@ -103,24 +104,10 @@ const useLease = (backend: SshLeaseBackend, lease: LeaseTarget, req: RunRequest,
     return { ...ids, exitCode: status.exit.code, syncMs, commandMs: status.commandMs, syncSkipped: skipped, workdir } satisfies RunOutcome
   }))
 
-const checkRequest = (req: RunRequest) => {
-  if (req.argv.length === 0 && !req.syncOnly) return Effect.fail(new UsageError({ message: "usage: crabbox run [flags] -- <command...>" }))
-  if (Option.isSome(req.id) && (Option.isSome(req.newLease.slug) || req.newLease.keep)) {
-    return Effect.fail(new UsageError({ message: "--slug and --keep name or keep a new lease; they do not apply with --id" }))
-  }
-  if (Option.isNone(req.id) && req.syncOnly && !req.newLease.keep) {
-    return Effect.fail(new UsageError({
-      message: "--sync-only on a fresh lease would release it right after the sync",
-      hint: "add --keep, or sync an existing lease with --id"
-    }))
-  }
-  return Effect.void
-}
-
 export const runWorkflow = (backend: SshLeaseBackend, req: RunRequest) =>
   Effect.scoped(Effect.gen(function* () {
     const stdio = yield* Stdio
-    yield* checkRequest(req)
+    yield* checkRunRequest(req)
     // Open the workspace before acquiring: a directory that cannot be synced (not a git
     // repo) fails here, not after a machine was leased for nothing.
     // (with --no-sync nothing reads it, so an empty context stands in)
