@@ -27,6 +27,8 @@ export type CleanupReason =
   | "acquire-in-progress"
   /** a create-intent older than the acquire window: that acquire died */
   | "stale-create-intent"
+  /** still provisioning after the acquire window: that acquire died mid-way */
+  | "stale-provisioning"
   /** forced: an acquire or release failed halfway */
   | "recovery"
   /** forced: a delete was already sent */
@@ -58,8 +60,14 @@ export interface CleanupInput {
   readonly providerScope: string
 }
 
-/** How long a create-intent or provisioning claim may belong to a live acquire. */
-export const ACQUIRE_WINDOW_MS = 15 * 60 * 1000
+/**
+ * How long a create-intent or provisioning claim may belong to a live acquire: longer than
+ * the longest acquire (create 2 min + ready 10 min + SSH 4 min), so no live one is judged dead.
+ */
+export const ACQUIRE_WINDOW_MS = 20 * 60 * 1000
+
+/** Label a backend sets when `--keep` kept the machine of a failed acquire: keep still protects it. */
+export const ACQUIRE_FAILED_LABEL = "acquire_failed"
 
 /**
  * Extra time before an expired `running`/`provisioning` lease is deleted: a long command
@@ -91,6 +99,9 @@ const decide = (claim: Claim, live: LiveState, nowMs: number): CleanupDecision =
     // A dead acquire is cleaned even under keep (warmup keeps by default), or it would never be.
     if (claim.state === "create-intent") {
       return live === "absent" ? decision(claim, "forget", "absent") : decision(claim, "delete", "stale-create-intent")
+    }
+    if (claim.labels[ACQUIRE_FAILED_LABEL] !== "true") {
+      return live === "absent" ? decision(claim, "forget", "absent") : decision(claim, "delete", "stale-provisioning")
     }
   }
   // keep protects the machine; once the machine is confirmed gone the claim protects nothing.

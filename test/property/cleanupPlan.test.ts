@@ -60,7 +60,8 @@ describe("cleanup plan properties", () => {
   it.prop("deletes a kept claim only when its state forces it", [scenario], ([input]) => {
     for (const { action, claim: c } of planCleanup(input)) {
       if (c.keep && action === "delete") {
-        assert.include(["recovery", "releasing", "create-intent"], c.state)
+        assert.include(["recovery", "releasing", "create-intent", "provisioning"], c.state)
+        if (c.state === "provisioning") assert.notStrictEqual(c.labels["acquire_failed"], "true")
       }
     }
   }, { fastCheck: { numRuns: 500 } })

@@ -64,12 +64,19 @@ describe("planCleanup", () => {
     assert.deepStrictEqual(planOne(touched, T0 + 90 * MIN), { action: "delete", reason: "ttl" })
   })
 
-  it("gives running and provisioning leases 12 hours past expiry", () => {
-    for (const state of ["running", "provisioning"] as const) {
-      const claim = aClaim(1, { state })
+  it("gives running leases (and kept failed acquires) 12 hours past expiry", () => {
+    for (const claim of [aClaim(1, { state: "running" }), aClaim(1, { state: "provisioning", labels: { acquire_failed: "true" } })]) {
       assert.deepStrictEqual(planOne(claim, T0 + 30 * MIN + 11 * HOUR), { action: "skip", reason: "grace" })
       assert.deepStrictEqual(planOne(claim, T0 + 30 * MIN + 12 * HOUR), { action: "delete", reason: "idle" })
     }
+  })
+
+  it("deletes a provisioning lease whose acquire died, even under keep, unless --keep kept a failed acquire", () => {
+    const died = aClaim(1, { state: "provisioning", keep: true })
+    assert.deepStrictEqual(planOne(died, T0 + 19 * MIN), { action: "skip", reason: "acquire-in-progress" })
+    assert.deepStrictEqual(planOne(died, T0 + 20 * MIN), { action: "delete", reason: "stale-provisioning" })
+    const kept = aClaim(1, { state: "provisioning", keep: true, labels: { acquire_failed: "true" } })
+    assert.deepStrictEqual(planOne(kept, T0 + 20 * HOUR), { action: "skip", reason: "keep" })
   })
 
   it("forces recovery and releasing claims through keep and expiry", () => {
@@ -78,12 +85,12 @@ describe("planCleanup", () => {
     }
   })
 
-  it("waits 15 minutes for a create-intent, then cleans it even under keep", () => {
+  it("waits 20 minutes for a create-intent, then cleans it even under keep", () => {
     const claim = aClaim(1, { state: "create-intent", keep: true })
-    assert.deepStrictEqual(planOne(claim, T0 + 14 * MIN), { action: "skip", reason: "acquire-in-progress" })
-    assert.deepStrictEqual(planOne(claim, T0 + 14 * MIN, "absent"), { action: "skip", reason: "acquire-in-progress" })
-    assert.deepStrictEqual(planOne(claim, T0 + 15 * MIN), { action: "delete", reason: "stale-create-intent" })
-    assert.deepStrictEqual(planOne(claim, T0 + 15 * MIN, "unknown"), { action: "delete", reason: "stale-create-intent" })
+    assert.deepStrictEqual(planOne(claim, T0 + 19 * MIN), { action: "skip", reason: "acquire-in-progress" })
+    assert.deepStrictEqual(planOne(claim, T0 + 19 * MIN, "absent"), { action: "skip", reason: "acquire-in-progress" })
+    assert.deepStrictEqual(planOne(claim, T0 + 20 * MIN), { action: "delete", reason: "stale-create-intent" })
+    assert.deepStrictEqual(planOne(claim, T0 + 20 * MIN, "unknown"), { action: "delete", reason: "stale-create-intent" })
   })
 
   it("does not trust absence while a provisioning lease may still be appearing", () => {

@@ -8,13 +8,14 @@
 import { Duration, Effect, Either, Exit, Option, Schedule } from "effect"
 import { CLAIM_VERSION, type Claim } from "../../../domain/claim.js"
 import { describeError } from "../../../domain/errorMessage.js"
-import { ReadinessTimedOut } from "../../../domain/errors.js"
+import { LeaseCleanupFailed, ReadinessTimedOut } from "../../../domain/errors.js"
 import { ClaimStore } from "../../../ports/ClaimStore.js"
 import type { ComputeApiService, CreateInstanceRequest } from "../../../ports/ComputeApi.js"
 import { KeyStore } from "../../../ports/KeyStore.js"
 import { SshTransport } from "../../../ports/SshTransport.js"
 import { Stdio } from "../../../ports/Stdio.js"
 import { nowIso } from "../../leases/clockTime.js"
+import { runDetached } from "../../leases/detached.js"
 import type { AcquireRequest } from "../backend.js"
 import { LABEL, requestBinding } from "./claimLabels.js"
 import { updateClaim } from "./claimUpdate.js"
@@ -59,8 +60,25 @@ const intentClaim = (input: AcquireInput, req: AcquireRequest, request: CreateIn
 const stopHint = (input: AcquireInput, leaseId: string) =>
   `crabbox stop --provider ${input.settings.spec.name} ${[...input.settings.selectorFlags, leaseId].join(" ")}`
 
-/** Runs on failure or interrupt, uninterruptibly. Never fails: it reports instead. */
+/** The longest a rollback may take; what is left unproven then stays for stop and cleanup. */
+const ROLLBACK_LIMIT = "3 minutes"
+
+/**
+ * Runs on failure or interrupt. It runs detached from the finalizer (which is
+ * uninterruptible) so its own timeouts still fire, and it is bounded as a whole.
+ * Never fails: it reports instead.
+ */
 const rollback = (input: AcquireInput, leaseId: Claim["leaseId"], keep: boolean) =>
+  runDetached(rollbackSteps(input, leaseId, keep).pipe(
+    Effect.timeoutFail({
+      duration: ROLLBACK_LIMIT,
+      onTimeout: () => new LeaseCleanupFailed({ leaseId, message: `rollback did not finish within ${ROLLBACK_LIMIT}` })
+    }),
+    Effect.catchAll((e) =>
+      Effect.flatMap(Stdio, (stdio) =>
+        stdio.err(`could not roll back lease=${leaseId}: ${describeError(e)}; the claim stays for recovery: ${stopHint(input, leaseId)}`)))))
+
+const rollbackSteps = (input: AcquireInput, leaseId: Claim["leaseId"], keep: boolean) =>
   Effect.gen(function* () {
     const stdio = yield* Stdio
     const stored = yield* (yield* ClaimStore).get(leaseId)
@@ -73,9 +91,7 @@ const rollback = (input: AcquireInput, leaseId: Claim["leaseId"], keep: boolean)
     yield* stdio.err(`rolling back lease=${leaseId} slug=${claim.slug} ${input.settings.spec.name}=${claim.cloudId ?? "-"}`)
     yield* destroyLease({ api: input.api, timing: input.settings.timing, providerScope: input.providerScope }, claim)
     yield* stdio.err(`rolled back lease=${leaseId}: nothing left running`)
-  }).pipe(Effect.catchAll((e) =>
-    Effect.flatMap(Stdio, (stdio) =>
-      stdio.err(`could not roll back lease=${leaseId}: ${describeError(e)}; the claim stays for recovery: ${stopHint(input, leaseId)}`))))
+  })
 
 export const acquireComputeLease = (input: AcquireInput, req: AcquireRequest) =>
   Effect.scoped(Effect.gen(function* () {
@@ -85,11 +101,11 @@ export const acquireComputeLease = (input: AcquireInput, req: AcquireRequest) =>
     const keys = yield* KeyStore
     const stdio = yield* Stdio
     const machine: MachineChoice = yield* Either.match(settings.chooseMachine(req.serverType), { onLeft: Effect.fail, onRight: Effect.succeed })
+    // the finalizer exists before the key and the claim do: an interrupt in between still removes them
+    yield* Effect.addFinalizer((exit) => Exit.isSuccess(exit) ? Effect.void : rollback(input, req.leaseId, req.keep))
     const key = yield* keys.ensure(req.leaseId)
     const request: CreateInstanceRequest = { instanceType: machine.instanceType, sshPublicKey: key.publicKey, sector: machine.sector }
     const intent = intentClaim(input, req, request, yield* nowIso)
-    // the finalizer exists before the claim does: an interrupt between the two still removes the key
-    yield* Effect.addFinalizer((exit) => Exit.isSuccess(exit) ? Effect.void : rollback(input, req.leaseId, req.keep))
     // The create phase holds the lease lock: another process's cleanup waits for it, never races it.
     const created = yield* claims.withLock(req.leaseId, Effect.gen(function* () {
       yield* claims.create(intent)

@@ -6,6 +6,7 @@
 import { createHash } from "node:crypto"
 import type { CreateInstanceRequest } from "../../../ports/ComputeApi.js"
 import { Option } from "effect"
+import { ACQUIRE_FAILED_LABEL } from "../../../domain/cleanupPlan.js"
 
 export const LABEL = {
   target: "target",
@@ -21,8 +22,8 @@ export const LABEL = {
   createAttempts: "create_attempts",
   /** attempted | accepted: a delete was sent (or accepted) and absence is not yet confirmed */
   deleteState: "delete_state",
-  /** the acquire failed and --keep kept the machine */
-  acquireFailed: "acquire_failed"
+  /** the acquire failed and --keep kept the machine (the cleanup planner honours keep for it) */
+  acquireFailed: ACQUIRE_FAILED_LABEL
 } as const
 
 export type CreateState = "inflight" | "ambiguous" | "rejected" | "created"

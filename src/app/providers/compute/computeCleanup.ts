@@ -19,8 +19,16 @@ import type { ComputeApiService } from "../../../ports/ComputeApi.js"
 import { nowMillis } from "../../leases/clockTime.js"
 import type { CleanupOutcome } from "../backend.js"
 import { bindingMatches } from "./credentialCheck.js"
+import { LABEL } from "./claimLabels.js"
+import { replayWindowOpen } from "./createInstance.js"
 import { destroyLease } from "./destroyLease.js"
 import type { ComputeTiming } from "./settings.js"
+
+/** A create whose outcome is unknown and can no longer be replayed. */
+const pastReplayWindow = (claim: Claim, timing: ComputeTiming) =>
+  claim.cloudId === undefined && claim.labels[LABEL.createState] !== "rejected" && claim.labels[LABEL.createAttempts] !== "0"
+    ? Effect.map(replayWindowOpen(claim, timing), (open) => !open)
+    : Effect.succeed(false)
 
 const liveState = (api: ComputeApiService, claim: Claim): Effect.Effect<LiveState> =>
   claim.cloudId === undefined
@@ -42,17 +50,22 @@ export const computeCleanup = (input: {
     const live = new Map<LeaseId, LiveState>()
     for (const claim of mine) live.set(claim.leaseId, yield* liveState(input.api, claim))
     const planned = planCleanup({ claims: mine, live, nowMs, provider: input.provider, providerScope: input.providerScope })
-    return yield* Effect.forEach(planned, (item): Effect.Effect<CleanupOutcome, never, ClaimStore | KeyStore> => {
+    return yield* Effect.forEach(planned, (item): Effect.Effect<CleanupOutcome, never, ClaimStore | KeyStore> => Effect.gen(function* () {
       const claim = item.claim
-      // an unconfirmed create is settled under the lock, whatever its age (see above)
-      const unconfirmed = claim.state === "create-intent"
+      // An unconfirmed create is settled under the lock, whatever its age (see above); a dry
+      // run cannot take the lock, so it shows the planner's age-based guess instead.
+      const unconfirmed = claim.state === "create-intent" && !input.dryRun
       const action = unconfirmed ? "delete" as const : item.action
       const reason = unconfirmed ? "create-unconfirmed" : item.reason as string
       const base = { leaseId: claim.leaseId, slug: claim.slug, cloudId: claim.cloudId ?? null, action, reason }
-      if (action !== "skip" && !bindingMatches(input.api, claim) && claim.cloudId === undefined) {
-        return Effect.succeed({ ...base, action: "skip" as const, reason: "credential-binding-mismatch", outcome: "planned" as const })
+      if (action !== "skip" && claim.cloudId === undefined && !bindingMatches(input.api, claim)) {
+        return { ...base, action: "skip" as const, reason: "credential-binding-mismatch", outcome: "planned" as const }
       }
-      if (input.dryRun || action === "skip") return Effect.succeed({ ...base, outcome: "planned" as const })
+      if (action !== "skip" && (yield* pastReplayWindow(claim, input.timing))) {
+        // only a human can settle it now: see the dashboard, then `stop --forget-unverified`
+        return { ...base, action: "skip" as const, reason: "unconfirmed-create-past-window", outcome: "planned" as const }
+      }
+      if (input.dryRun || action === "skip") return { ...base, outcome: "planned" as const }
       const settle = store.withLock(claim.leaseId, Effect.gen(function* () {
         const current = yield* store.get(claim.leaseId)
         // a run touched it, or an acquire moved on, since the plan: leave it for the next sweep
@@ -62,6 +75,6 @@ export const computeCleanup = (input: {
         yield* destroyLease({ api: input.api, timing: input.timing, providerScope: input.providerScope }, current.value)
         return { ...base, outcome: "done" as const }
       }))
-      return settle.pipe(Effect.catchAll((e) => Effect.succeed({ ...base, outcome: "failed" as const, error: describeError(e) })))
-    })
+      return yield* settle.pipe(Effect.catchAll((e) => Effect.succeed({ ...base, outcome: "failed" as const, error: describeError(e) })))
+    }))
   })

@@ -30,12 +30,16 @@ export interface CreateOutcome {
 const sameStored = (a: Claim, b: Claim) => JSON.stringify(a) === JSON.stringify(b)
 
 /** Still inside the replay window, measured from the start of the first create request. */
-const withinWindow = (claim: Claim, timing: ComputeTiming) =>
+export const replayWindowOpen = (claim: Claim, timing: ComputeTiming) =>
   Effect.map(nowMillis, (now) =>
     Option.match(parseRfc3339(claim.createdAt), {
       onNone: () => false,
       onSome: (started) => now - started < Duration.toMillis(Duration.decode(timing.replayWindow))
     }))
+
+export const pastWindowMessage = (provider: string, leaseId: string, instanceType: string) =>
+  `the create for lease ${leaseId} may have succeeded but its answer was lost, and the idempotency window has passed, so nothing more is sent. ` +
+  `Check the ${provider} dashboard for a ${instanceType} instance and delete it if it is yours, then drop the claim with: crabbox stop --provider ${provider} --forget-unverified ${leaseId}`
 
 /** The request a claim was made for, rebuilt from its labels and the lease's stored key. */
 export const requestOfClaim = (claim: Claim) =>
@@ -70,19 +74,29 @@ export const createWithRecovery = (input: {
     const binding = requestBinding(request)
     let claim = input.claim
     const attempts = 1 + timing.createReplays
+    // whether an instance may exist: after any ambiguous answer, or when recovering an older attempt
+    let mayExist = !input.fresh
+    const giveUp = (error: ComputeApiError) =>
+      Effect.gen(function* () {
+        if (!mayExist) {
+          // every answer was a refusal (4xx, 429): nothing was made, nothing to own or keep
+          const rejected = yield* updateClaim(claim, { labels: { [LABEL.createState]: "rejected" } })
+          yield* claims.remove(rejected)
+          yield* keys.remove(leaseId)
+          return yield* error
+        }
+        // an attempt may have created it; only a confirmed replay can tell
+        yield* updateClaim(claim, { labels: { [LABEL.createState]: "ambiguous" } })
+        return yield* error
+      })
     for (let attempt = 1; ; attempt++) {
       const stored = yield* claims.get(leaseId)
       if (Option.isNone(stored) || !sameStored(stored.value, claim) || claim.labels[LABEL.requestBinding] !== binding) {
         return yield* new ClaimChanged({ leaseId })
       }
-      const replay = !(input.fresh && attempt === 1)
-      if (replay && !(yield* withinWindow(claim, timing))) {
+      if (!(input.fresh && attempt === 1) && !(yield* replayWindowOpen(claim, timing))) {
         claim = yield* updateClaim(claim, { state: "recovery", labels: { [LABEL.createState]: "ambiguous" } })
-        return yield* new LeaseCleanupFailed({
-          leaseId,
-          message: `the create for lease ${leaseId} may have succeeded but its response was lost, and the idempotency window has passed; ` +
-            `nothing more is sent. Check the ${api.capabilities.provider} dashboard for an instance of type ${request.instanceType}, delete it if it is yours, then forget the claim with crabbox stop`
-        })
+        return yield* new LeaseCleanupFailed({ leaseId, message: pastWindowMessage(api.capabilities.provider, leaseId, request.instanceType) })
       }
       const count = Number(claim.labels[LABEL.createAttempts] ?? "0") + 1
       claim = yield* updateClaim(claim, { labels: { [LABEL.createState]: "inflight", [LABEL.createAttempts]: String(count) } })
@@ -90,27 +104,20 @@ export const createWithRecovery = (input: {
       if (Either.isRight(result)) {
         const instance = result.right
         claim = yield* updateClaim(claim, {
-          state: claim.state === "recovery" ? "recovery" : "provisioning",
+          // a stop or cleanup that is recovering keeps its state: it deletes next
+          state: claim.state === "create-intent" ? "provisioning" : claim.state,
           cloudId: instance.id,
           labels: { [LABEL.createState]: "created" }
         })
         return { claim, instance }
       }
       const error = result.left
-      if (!isAmbiguousCreateFailure(error)) {
-        if (!replay) {
-          // refused before anything was made: nothing to own, nothing to keep
-          yield* updateClaim(claim, { labels: { [LABEL.createState]: "rejected" } }).pipe(
-            Effect.flatMap((rejected) => claims.remove(rejected)))
-          yield* keys.remove(leaseId)
-          return yield* error
-        }
-        // an earlier attempt may have created it; only a confirmed replay can tell
-        yield* updateClaim(claim, { labels: { [LABEL.createState]: "ambiguous" } })
-        return yield* error
-      }
-      claim = yield* updateClaim(claim, { labels: { [LABEL.createState]: "ambiguous" } })
-      if (attempt >= attempts) return yield* error
+      const ambiguous = isAmbiguousCreateFailure(error)
+      mayExist = mayExist || ambiguous
+      // 429 refused the request; repeating it with the same key is safe, so wait and resend
+      if (!ambiguous && error.kind !== "rate-limited") return yield* giveUp(error)
+      if (attempt >= attempts) return yield* giveUp(error)
+      claim = yield* updateClaim(claim, { labels: { [LABEL.createState]: mayExist ? "ambiguous" : "inflight" } })
       yield* Effect.sleep(error.retryAfterMs !== undefined
         ? Duration.min(Duration.millis(error.retryAfterMs), Duration.seconds(30))
         : timing.replaySpacing)

@@ -52,7 +52,8 @@ export interface DestroyInput {
 const knownInstance = (input: DestroyInput, claim: Claim) =>
   Effect.gen(function* () {
     if (claim.cloudId !== undefined) return Option.some(claim)
-    if (claim.labels[LABEL.createState] === "rejected") return Option.none<Claim>()
+    // refused, or never sent (the process stopped between the intent and the POST): nothing exists
+    if (claim.labels[LABEL.createState] === "rejected" || claim.labels[LABEL.createAttempts] === "0") return Option.none<Claim>()
     const request = yield* requestOfClaim(claim)
     if (Option.isNone(request)) {
       yield* updateClaim(claim, { state: "recovery" })
@@ -79,6 +80,8 @@ export const destroyLease = (input: DestroyInput, known: Claim) =>
         return yield* new ClaimChanged({ leaseId: known.leaseId })
       }
       claim = yield* ensureCredentialBinding(api, claim)
+      // from here on the lease is on its way out: if anything below fails, cleanup forces it
+      if (claim.state !== "releasing" && claim.state !== "recovery") claim = yield* updateClaim(claim, { state: "releasing" })
       const withId = yield* knownInstance(input, claim)
       if (Option.isNone(withId)) {
         yield* claims.remove(claim)
@@ -89,7 +92,7 @@ export const destroyLease = (input: DestroyInput, known: Claim) =>
       const current = yield* Effect.either(api.get(id))
       if (Either.isLeft(current) && !isNotFound(current.left)) return yield* current.left
       if (Either.isRight(current)) {
-        claim = yield* updateClaim(claim, { state: "releasing", labels: { [LABEL.deleteState]: "attempted" } })
+        claim = yield* updateClaim(claim, { labels: { [LABEL.deleteState]: "attempted" } })
         const deleted = yield* Effect.either(api.delete(id))
         if (Either.isLeft(deleted) && !isNotFound(deleted.left)) {
           yield* updateClaim(claim, { state: "recovery" })
