@@ -252,6 +252,13 @@ describe("fal provider (CLI against the emulator)", () => {
     expect(missing.stderr).toMatch(/CRABBOX_FAL_KEY or FAL_KEY/)
   })
 
+  it("another provider's flag is refused, never silently ignored", async () => {
+    const r = await crabbox(["list", "--ssh-host", "box.example.invalid", "--modal-app", "x"])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/--ssh-host, --modal-app do not apply to provider=fal \(its flags: --fal-api-url/)
+    expect((await crabbox(["list", "--ssh-port", String(emulator.sshPort)])).code).toBe(0)
+  })
+
   it("the canary key appears in no output, no error and no file under the state dir", async () => {
     expect(seen.length).toBeGreaterThan(10)
     for (const r of seen) {

@@ -65,6 +65,12 @@ const isGiven = (row: FlagRow, value: unknown): boolean =>
     : row.type === "list" ? Array.isArray(value) && value.length > 0
     : value !== undefined
 
+/** The names of the flags actually given on the command line. */
+export const givenFlags = (values: FlagValues): ReadonlyArray<string> =>
+  (FLAGS as ReadonlyArray<FlagRow>)
+    .filter((row) => isGiven(row, (values as Readonly<Record<string, unknown>>)[row.name]))
+    .map((row) => row.name)
+
 export const flagLayer = (values: FlagValues): ConfigLayer => {
   const layer = new Map<string, Leaf>()
   for (const row of FLAGS as ReadonlyArray<FlagRow>) {

@@ -9,6 +9,11 @@ import type { CrabboxError } from "../../domain/errors.js"
 import type { ProviderSpec } from "../../domain/provider.js"
 import type { Backend } from "./backend.js"
 
+/** Flags every provider honours; the rest belong to one provider or another. */
+export const CORE_FLAGS = ["provider", "target", "ttl", "idleTimeout", "allow-env", "force-sync-large"] as const
+
+export type ProviderFlagName = Exclude<keyof import("../config/flagLayer.js").FlagValues, typeof CORE_FLAGS[number]>
+
 /** The services built-in providers capture when configured (all ports, no adapters). */
 export type ProviderServices =
   | import("../../ports/ClaimStore.js").ClaimStore
@@ -28,6 +33,11 @@ export interface ConfigureContext {
 
 export interface ProviderModule<R = never> {
   readonly spec: ProviderSpec
+  /**
+   * The provider-specific flags it honours (names as in the flag table). Any other
+   * provider's flag given on the command line is refused, never silently ignored.
+   */
+  readonly flags: ReadonlyArray<ProviderFlagName>
   /** Build the backend from the merged config; services it needs are captured here. */
   readonly configure: (
     config: import("../config/schema.js").CrabboxConfig,

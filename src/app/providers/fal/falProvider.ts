@@ -30,6 +30,8 @@ const missingKey = new CredentialsMissing({
 
 export const falProvider: ProviderModule<ProviderServices> = {
   spec: falSpec,
+  // --ssh-port is the core SSH port setting every SSH-lease provider honours
+  flags: ["fal-api-url", "fal-instance-type", "fal-sector", "fal-user", "fal-work-root", "ssh-port"],
   configure: (config: CrabboxConfig, context: ConfigureContext) =>
     Effect.gen(function* () {
       const fal = config.fal

@@ -8,6 +8,7 @@ import { freestyleSpec } from "./spec.js"
 
 export const freestyleProvider: ProviderModule<ProviderServices> = {
   spec: freestyleSpec,
+  flags: ["freestyle-api-url", "freestyle-workdir", "freestyle-vcpus", "freestyle-memory-gb"],
   configure: (config: CrabboxConfig, context: ConfigureContext) =>
     Effect.flatMap(freestyleSettings(config, context), (settings) =>
       makeFreestyleBackend({ ...settings, ttl: config.ttl, idleTimeout: config.idleTimeout }))

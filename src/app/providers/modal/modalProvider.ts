@@ -8,6 +8,7 @@ import { modalSpec } from "./spec.js"
 
 export const modalProvider: ProviderModule<ProviderServices> = {
   spec: modalSpec,
+  flags: ["modal-app", "modal-image", "modal-workdir", "modal-python"],
   configure: (config: CrabboxConfig, context: ConfigureContext) =>
     Effect.flatMap(modalSettings(config, context), makeModalBackend)
 }

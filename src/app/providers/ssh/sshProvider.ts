@@ -12,6 +12,7 @@ const localDefaults = Effect.all({
 
 export const sshProvider: ProviderModule<ProviderServices> = {
   spec: staticSshSpec,
+  flags: ["workRoot", "ssh-host", "ssh-port", "ssh-user", "ssh-key", "ssh-work-root"],
   configure: (config: CrabboxConfig) =>
     Effect.gen(function* () {
       const local = yield* localDefaults
