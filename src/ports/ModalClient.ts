@@ -47,13 +47,17 @@ export interface UploadRequest {
 
 /**
  * missing-client: the Python or its `modal` package cannot be run;
- * auth: Modal refused the credentials; not-found: no such sandbox (or app);
+ * auth: Modal refused the credentials (the client raised its AuthError);
+ * not-found: Modal knows no sandbox of the requested id, and nothing else (a failure that
+ * only mentions "not found" or 404 is transport);
  * transport: any other client or RPC failure; protocol: the helper answered nonsense.
  */
 export class ModalClientError extends Schema.TaggedError<ModalClientError>()("ModalClientError", {
   operation: Schema.Literal("create", "get", "list", "upload", "exec", "terminate"),
   kind: Schema.Literal("missing-client", "auth", "not-found", "transport", "protocol"),
-  message: Schema.String
+  message: Schema.String,
+  /** a sandbox the failed call made but could not hand back (create: it could not be tagged); it may still run */
+  sandboxId: Schema.optional(Schema.String)
 }) {}
 
 export interface ModalClient {
@@ -63,9 +67,9 @@ export interface ModalClient {
   /** Running sandboxes of the app carrying at least these tags (finished ones are not listed). A missing app lists nothing. */
   readonly list: (query: { readonly app: string; readonly tags: Readonly<Record<string, string>> }) => Effect.Effect<ReadonlyArray<ModalSandbox>, ModalClientError>
   readonly upload: (request: UploadRequest) => Effect.Effect<void, ModalClientError>
-  /** Run a process and stream its output; a remote failure is an outcome, not an error. */
+  /** Run a process and stream its output; a remote failure is an outcome, not an error. No exit status is an error. */
   readonly exec: (request: ExecRequest) => Effect.Effect<ExecOutcome, ModalClientError>
-  /** A no-op for a sandbox that already finished. */
+  /** A no-op for a sandbox that already finished; not-found only when Modal knows no sandbox of that id. */
   readonly terminate: (sandboxId: string) => Effect.Effect<void, ModalClientError>
 }
 

@@ -6,7 +6,8 @@
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Layer, Option } from "effect"
-import { existsSync, readdirSync, readFileSync } from "node:fs"
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs"
+import { join } from "node:path"
 import * as MemoryClaimStore from "../../src/adapters/memory/MemoryClaimStore.js"
 import * as MemoryStdio from "../../src/adapters/memory/MemoryStdio.js"
 import { MemoryStdioOutput } from "../../src/adapters/memory/MemoryStdio.js"
@@ -395,6 +396,104 @@ describe("modal backend: status, list, stop, doctor", () => {
       const views = yield* backend.list
       assert.deepStrictEqual(views.map((v) => [v.leaseId, v.status]).sort(), [[a.leaseId, "running"], [b.leaseId, "terminated"]].sort())
       assert.strictEqual(f.fake.sandboxes().length, 2)
+    }).pipe(Effect.provide(f.layer))
+  })
+})
+
+describe("modal backend: no sandbox is forgotten while it may run", () => {
+  it.live("an old client whose set_tags fails: warmup fails, the untagged sandbox is terminated, no claim is left", () => {
+    const f = fixture({ faults: ["create-no-tags-kwarg", "set-tags"] })
+    return Effect.gen(function* () {
+      const error = yield* Effect.flip((yield* backendOf()).warmup(acquireRequest()))
+      assert.strictEqual(error._tag, "ProviderError")
+      assert.strictEqual(f.fake.sandboxes().length, 1)
+      assert.isTrue(f.fake.sandboxes()[0]!.terminated)
+      assert.deepStrictEqual(yield* claimsOf, [])
+    }).pipe(Effect.provide(f.layer))
+  })
+
+  it.live("if that sandbox cannot be terminated either, the claim stays in recovery and names it", () => {
+    const f = fixture({ faults: ["create-no-tags-kwarg", "set-tags", "terminate"] })
+    return Effect.gen(function* () {
+      yield* Effect.flip((yield* backendOf()).warmup(acquireRequest()))
+      const [sandbox] = f.fake.sandboxes()
+      assert.isFalse(sandbox!.terminated)
+      const [claim] = yield* claimsOf
+      assert.deepStrictEqual([claim!.state, claim!.cloudId], ["recovery", sandbox!.id])
+      assert.include((yield* output).lines.join("\n"), "crabbox stop --provider modal")
+    }).pipe(Effect.provide(f.layer))
+  })
+
+  it.live("a create whose answer was lost: rollback finds the sandbox by its lease tag and terminates it", () => {
+    const f = fixture({ faults: ["create-lost-answer"] })
+    return Effect.gen(function* () {
+      yield* Effect.flip((yield* backendOf()).warmup(acquireRequest()))
+      assert.strictEqual(f.fake.sandboxes().length, 1)
+      assert.isTrue(f.fake.sandboxes()[0]!.terminated)
+      assert.deepStrictEqual(yield* claimsOf, [])
+    }).pipe(Effect.provide(f.layer))
+  })
+
+  it.live("a tag read that fails during rollback keeps the claim in recovery instead of dropping it", () => {
+    const f = fixture({ faults: ["create-lost-answer", "get-tags"] })
+    return Effect.gen(function* () {
+      const request = acquireRequest()
+      yield* Effect.flip((yield* backendOf()).warmup(request))
+      assert.isFalse(f.fake.sandboxes()[0]!.terminated)
+      const [claim] = yield* claimsOf
+      assert.deepStrictEqual([claim!.leaseId, claim!.state], [request.leaseId, "recovery"])
+    }).pipe(Effect.provide(f.layer))
+  })
+
+  for (const fault of ["terminate-not-found", "terminate-404"]) {
+    it.live(`stop keeps the claim (recovery) and fails when terminate fails with ${fault}`, () => {
+      const f = fixture({ faults: [fault] })
+      return Effect.gen(function* () {
+        const backend = yield* backendOf()
+        const lease = yield* backend.warmup(acquireRequest())
+        const error = yield* Effect.flip(backend.stop({ id: lease.slug, repoRoot: REPO, reclaim: false, readOnly: true }))
+        assert.strictEqual(error._tag, "LeaseCleanupFailed")
+        assert.isFalse(f.fake.sandboxes()[0]!.terminated)
+        const [claim] = yield* claimsOf
+        assert.deepStrictEqual([claim!.state, claim!.cloudId], ["recovery", lease.cloudId])
+      }).pipe(Effect.provide(f.layer))
+    })
+  }
+
+  it.live("stop forgets a lease whose sandbox Modal no longer knows", () => {
+    const f = fixture()
+    return Effect.gen(function* () {
+      const backend = yield* backendOf()
+      const lease = yield* backend.warmup(acquireRequest())
+      rmSync(join(f.fake.root, "sandboxes", lease.cloudId!), { recursive: true })
+      yield* backend.stop({ id: lease.slug, repoRoot: REPO, reclaim: false, readOnly: true })
+      assert.deepStrictEqual(yield* claimsOf, [])
+    }).pipe(Effect.provide(f.layer))
+  })
+
+  it.live("an exec that reports no exit status fails the run instead of passing for exit 0", () => {
+    const f = fixture({ faults: ["exec-no-status"] })
+    return Effect.gen(function* () {
+      const backend = yield* backendOf()
+      const lease = yield* backend.warmup(acquireRequest())
+      const error = yield* Effect.flip(backend.run(runRequest(lease.slug, { argv: ["true"] })))
+      assert.strictEqual(error._tag, "ProviderError")
+      assert.include(exitReport(error).message, "no exit status")
+    }).pipe(Effect.provide(f.layer))
+  })
+
+  it.live("each sync stages into a directory of its own, so two runs on one lease do not share it", () => {
+    const f = fixture()
+    return Effect.gen(function* () {
+      const backend = yield* backendOf()
+      const lease = yield* backend.warmup(acquireRequest())
+      yield* backend.run(runRequest(lease.leaseId, { archive: yield* archiveOf({ "a.txt": "a" }), only: true }))
+      yield* backend.run(runRequest(lease.leaseId, { archive: yield* archiveOf({ "a.txt": "b" }), only: true }))
+      const staging = f.fake.calls().filter((c) => c.kind === "exec").map((c) => /staging='([^']+)'/.exec(c.argv!.join(" "))?.[1])
+        .filter((s) => s !== undefined)
+      assert.strictEqual(staging.length, 2)
+      for (const dir of staging) assert.match(dir!, new RegExp(`^/workspace/\\.crabbox\\.crabbox-sync-${lease.leaseId.slice(-6)}-[0-9a-f]{8}$`))
+      assert.notStrictEqual(staging[0], staging[1])
     }).pipe(Effect.provide(f.layer))
   })
 })

@@ -9,7 +9,7 @@ import { Effect, Layer, Option, Ref, Sink } from "effect"
 import { readFileSync } from "node:fs"
 import * as PythonModalClient from "../../src/adapters/modal/PythonModalClient.js"
 import { type ModalClient, ModalClients } from "../../src/ports/ModalClient.js"
-import { makeFakeModal, recordingExecutor, type SpawnRecord } from "../support/fakeModal/fakeModal.js"
+import { type FakeModal, makeFakeModal, recordingExecutor, type SpawnRecord } from "../support/fakeModal/fakeModal.js"
 
 const setup = (options: { readonly faults?: ReadonlyArray<string>; readonly python?: string; readonly env?: Record<string, string> } = {}) => {
   const fake = makeFakeModal(options.faults === undefined ? {} : { faults: options.faults })
@@ -21,6 +21,13 @@ const setup = (options: { readonly faults?: ReadonlyArray<string>; readonly pyth
   const client = Effect.map(ModalClients, (f) => f.make({ python: options.python ?? "python3" })).pipe(Effect.provide(layer))
   return { fake, spawned, client }
 }
+
+/** Another client over the same fake state, with these faults (a comma list) injected. */
+const faultyClient = (fake: FakeModal, faults: string) =>
+  Effect.map(ModalClients, (f) => f.make({ python: "python3" })).pipe(Effect.provide(PythonModalClient.layer.pipe(
+    Layer.provide(recordingExecutor({ ...fake.env, FAKE_MODAL_FAULTS: faults }, [])),
+    Layer.provide(NodeContext.layer)
+  )))
 
 const collector = Effect.gen(function* () {
   const out = yield* Ref.make<Array<Uint8Array>>([])
@@ -70,6 +77,103 @@ describe("PythonModalClient against the fake modal package", () => {
       assert.deepStrictEqual(fake.sandboxes()[0]!.tags, { crabbox: "true", provider: "modal", lease: "cbx_0123456789ab" })
       assert.strictEqual(fake.calls().find((c) => c.kind === "create")!.tagsAtCreate, false)
       assert.strictEqual(Option.getOrThrow(yield* modal.get(sb.id)).tags["lease"], "cbx_0123456789ab")
+    })
+  })
+
+  it.effect("an old client whose set_tags fails: the untagged sandbox is terminated and its id reported", () => {
+    const { fake, client } = setup({ faults: ["create-no-tags-kwarg", "set-tags"] })
+    return Effect.gen(function* () {
+      const modal = yield* client
+      const error = yield* Effect.flip(newSandbox(modal))
+      const [sandbox] = fake.sandboxes()
+      assert.strictEqual(fake.sandboxes().length, 1)
+      assert.isTrue(sandbox!.terminated)
+      assert.strictEqual(error.sandboxId, sandbox!.id)
+      assert.include(error.message, sandbox!.id)
+      assert.include(error.message, "terminated")
+    })
+  })
+
+  it.effect("an old client whose set_tags and terminate fail still reports the sandbox id", () => {
+    const { fake, client } = setup({ faults: ["create-no-tags-kwarg", "set-tags", "terminate"] })
+    return Effect.gen(function* () {
+      const modal = yield* client
+      const error = yield* Effect.flip(newSandbox(modal))
+      const [sandbox] = fake.sandboxes()
+      assert.isFalse(sandbox!.terminated)
+      assert.strictEqual(error.sandboxId, sandbox!.id)
+      assert.include(error.message, "injected terminate failure")
+    })
+  })
+
+  it.effect("a TypeError that is not about tags= is not retried: one create, one sandbox", () => {
+    const { fake, client } = setup({ faults: ["create-typeerror-after"] })
+    return Effect.gen(function* () {
+      const modal = yield* client
+      const error = yield* Effect.flip(newSandbox(modal))
+      assert.strictEqual(error.kind, "transport")
+      assert.include(error.message, "TypeError")
+      assert.strictEqual(fake.calls().filter((c) => c.kind === "create").length, 1)
+      assert.strictEqual(fake.sandboxes().length, 1)
+    })
+  })
+
+  it.effect("an error that merely mentions a token is not an auth failure", () => {
+    const { client } = setup({ faults: ["create-token-text"] })
+    return Effect.gen(function* () {
+      const error = yield* Effect.flip(Effect.flatMap(client, newSandbox))
+      assert.strictEqual(error.kind, "transport")
+    })
+  })
+
+  it.effect("a tag read that fails fails get and list instead of passing for an untagged sandbox", () => {
+    const { fake, client } = setup()
+    return Effect.gen(function* () {
+      const modal = yield* client
+      const sb = yield* newSandbox(modal)
+      const broken = yield* faultyClient(fake, "get-tags")
+      const listed = yield* Effect.flip(broken.list({ app: "crabbox", tags: { lease: "cbx_0123456789ab" } }))
+      assert.strictEqual(listed.kind, "transport")
+      assert.include(listed.message, "injected get_tags failure")
+      assert.strictEqual((yield* Effect.flip(broken.get(sb.id))).kind, "transport")
+    })
+  })
+
+  it.effect("a poll that fails fails get instead of reporting running", () => {
+    const { fake, client } = setup()
+    return Effect.gen(function* () {
+      const modal = yield* client
+      const sb = yield* newSandbox(modal)
+      const broken = yield* faultyClient(fake, "poll")
+      const error = yield* Effect.flip(broken.get(sb.id))
+      assert.strictEqual(error.kind, "transport")
+      assert.include(error.message, "injected poll failure")
+    })
+  })
+
+  it.effect("terminate: not-found only when Modal knows no such sandbox, not for any NotFoundError or 404 text", () => {
+    return Effect.gen(function* () {
+      const gone = setup()
+      const unknown = yield* Effect.flip(Effect.flatMap(gone.client, (m) => m.terminate("sb-doesnotexist")))
+      assert.strictEqual(unknown.kind, "not-found")
+      for (const fault of ["terminate-not-found", "terminate-404"]) {
+        const { fake, client } = setup()
+        const sb = yield* Effect.flatMap(client, newSandbox)
+        const broken = yield* faultyClient(fake, fault)
+        const error = yield* Effect.flip(broken.terminate(sb.id))
+        assert.strictEqual(error.kind, "transport", fault)
+      }
+    })
+  })
+
+  it.effect("an exec without an exit status fails instead of passing for exit 0", () => {
+    const { client } = setup({ faults: ["exec-no-status"] })
+    return Effect.gen(function* () {
+      const modal = yield* client
+      const sb = yield* newSandbox(modal)
+      const error = yield* Effect.flip(bash(modal, sb.id, "exit 0", yield* collector))
+      assert.strictEqual(error.kind, "transport")
+      assert.include(error.message, "no exit status")
     })
   })
 

@@ -32,6 +32,19 @@ describe("modal workdir rules", () => {
     }
   })
 
+  it("refuses anything inside a system directory: a sync would move it aside and delete it", () => {
+    for (const system of ["/usr/local", "/usr/lib/python3", "/var/lib/app", "/etc/app", "/lib64/x", "/lib/x86_64-linux-gnu", "/libx32/x",
+      "/bin/tools", "/sbin/x", "/boot/efi", "/dev/shm", "/proc/1", "/sys/fs", "/run/app", "/usr/local/../local/bin"]) {
+      assert.include(Either.getOrThrowWith(Either.flip(cleanWorkdir(system)), () => `${system} accepted`), "system directory")
+    }
+  })
+
+  it("keeps dedicated directories below the shared parents", () => {
+    for (const dedicated of ["/workspace/app", "/srv/app", "/opt/app", "/home/me/project", "/tmp/x", "/root/project", "/mnt/data/work", "/library", "/binaries/x", "/usrdata"]) {
+      assert.deepStrictEqual(cleanWorkdir(dedicated), Either.right(dedicated))
+    }
+  })
+
   it("refuses empty and relative paths", () => {
     assert.include(Either.getOrThrowWith(Either.flip(cleanWorkdir("  ")), String), "empty")
     assert.include(Either.getOrThrowWith(Either.flip(cleanWorkdir("workspace/crabbox")), String), "absolute")

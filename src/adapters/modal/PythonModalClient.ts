@@ -25,8 +25,8 @@ const stderrTailChars = 4096
 
 const encoder = new TextEncoder()
 
-const failure = (operation: Operation, kind: ModalClientError["kind"], message: string) =>
-  new ModalClientError({ operation, kind, message })
+const failure = (operation: Operation, kind: ModalClientError["kind"], message: string, sandboxId?: string) =>
+  new ModalClientError(sandboxId === undefined ? { operation, kind, message } : { operation, kind, message, sandboxId })
 
 /** The last line the child printed on stderr: a Python traceback ends with the exception. */
 const lastLine = (text: string): string => text.trim().split("\n").pop()?.trim() ?? ""
@@ -107,7 +107,7 @@ const clientOf = ({ executor, fs, path }: Platform, settings: ModalClientSetting
           case "result":
             return Ref.update(answer, (a) => ({ ...a, result: Option.some(event.value) }))
           case "error":
-            return Ref.set(reported, Option.some(failure(operation, event.kind, event.message)))
+            return Ref.set(reported, Option.some(failure(operation, event.kind, event.message, event.sandbox_id)))
         }
       }
       yield* proc.stdout.pipe(

@@ -8,7 +8,13 @@ lines on stdout, one event per line:
   {"event": "stderr", "data": "<base64>"}
   {"event": "exit", "code": N}              the remote exit status (exec; -1: exec deadline)
   {"event": "result", "value": ...}         the answer of create/get/list/upload/terminate
-  {"event": "error", "kind": K, "message": M}
+  {"event": "error", "kind": K, "message": M[, "sandbox_id": ID]}
+
+An error names a sandbox_id when a sandbox was made that the caller did not get back (a
+create that could not tag it), so the caller can make sure it is gone. The kind not-found
+means Modal knows no sandbox of the requested id (Sandbox.from_id raised NotFoundError),
+and nothing else: any other failure, whatever its message says, is transport (or auth for
+modal.exception.AuthError).
 
 Anything the modal library prints goes to stderr: fd 1 is taken over for events.
 Credentials are the client's own (MODAL_TOKEN_ID/MODAL_TOKEN_SECRET in the inherited
@@ -34,39 +40,52 @@ def emit(event):
 
 
 class Failure(Exception):
-    def __init__(self, kind, message):
+    def __init__(self, kind, message, sandbox_id=None):
         super().__init__(message)
         self.kind = kind
+        self.sandbox_id = sandbox_id
 
 
-def classify(exc):
-    name = type(exc).__name__
-    text = str(exc).lower()
+def is_modal_error(modal, exc, name):
+    """exc is an instance of modal.exception.<name> (by class, never by message)."""
+    cls = getattr(getattr(modal, "exception", None), name, None)
+    return isinstance(cls, type) and isinstance(exc, cls)
+
+
+def classify(modal, exc):
     if isinstance(exc, Failure):
         return exc.kind
-    if name == "NotFoundError" or "not found" in text or "404" in text:
-        return "not-found"
-    if name in ("AuthError", "Unauthenticated", "PermissionDenied") or "token" in text:
+    if modal is not None and is_modal_error(modal, exc, "AuthError"):
         return "auth"
     return "transport"
+
+
+def describe(exc):
+    return str(exc) if isinstance(exc, Failure) else "%s: %s" % (type(exc).__name__, exc)
 
 
 def sandbox_id(sb):
     return getattr(sb, "object_id", None) or getattr(sb, "sandbox_id", "")
 
 
-def sandbox_tags(sb):
+def sandbox_from_id(modal, wanted):
+    """The sandbox; a NotFoundError of this lookup (and only of it) is the kind not-found."""
     try:
-        return dict(sb.get_tags() or {})
-    except Exception:
-        return {}
+        return modal.Sandbox.from_id(wanted)
+    except Exception as exc:
+        if is_modal_error(modal, exc, "NotFoundError"):
+            raise Failure("not-found", "Modal knows no sandbox %s (%s)" % (wanted, describe(exc)))
+        raise
+
+
+def sandbox_tags(sb):
+    # a failed read is an error, never an empty tag set: that would pass for "not crabbox's"
+    return dict(sb.get_tags() or {})
 
 
 def sandbox_status(sb):
-    try:
-        return "running" if sb.poll() is None else "finished"
-    except Exception:
-        return "running"
+    # a failed poll is an error, never a guess
+    return "running" if sb.poll() is None else "finished"
 
 
 def sandbox_json(sb):
@@ -80,6 +99,26 @@ def detach(sb):
         pass
 
 
+def rejects_tags_keyword(exc):
+    """The TypeError of a client (modal < 1.4.3) whose Sandbox.create has no tags= keyword."""
+    text = str(exc)
+    return "unexpected keyword argument" in text and "'tags'" in text
+
+
+def tag_or_terminate(modal, sb, tags):
+    """Tag a sandbox made without tags; if that fails, terminate it: untagged, nobody could find it."""
+    try:
+        sb.set_tags(tags)
+    except Exception as exc:
+        made = sandbox_id(sb)
+        try:
+            sb.terminate()
+            fate = "it was terminated"
+        except Exception as terminate_exc:
+            fate = "terminating it failed too (%s); it runs until its timeout unless stopped" % describe(terminate_exc)
+        raise Failure(classify(modal, exc), "modal sandbox %s was created but could not be tagged (%s); %s" % (made, describe(exc), fate), made)
+
+
 def op_create(modal, req):
     app = modal.App.lookup(req["app"], create_if_missing=True)
     image = modal.Image.from_registry(req["image"])
@@ -88,16 +127,19 @@ def op_create(modal, req):
     try:
         # tags at create (modal >= 1.4.3): the sandbox is never visible untagged
         sb = modal.Sandbox.create(tags=tags, **options)
-    except TypeError:
+    except TypeError as exc:
+        # any other TypeError may come after the create went through: a retry could make a second sandbox
+        if not rejects_tags_keyword(exc):
+            raise
         sb = modal.Sandbox.create(**options)
-        sb.set_tags(tags)
+        tag_or_terminate(modal, sb, tags)
     value = {"id": sandbox_id(sb), "status": "running", "tags": tags}
     detach(sb)
     return value
 
 
 def op_get(modal, req):
-    sb = modal.Sandbox.from_id(req["sandbox_id"])
+    sb = sandbox_from_id(modal, req["sandbox_id"])
     value = sandbox_json(sb)
     detach(sb)
     return value
@@ -107,14 +149,14 @@ def op_list(modal, req):
     try:
         app = modal.App.lookup(req["app"], create_if_missing=False)
     except Exception as exc:
-        if classify(exc) == "not-found":
+        if is_modal_error(modal, exc, "NotFoundError"):
             return []
         raise
     return [sandbox_json(sb) for sb in modal.Sandbox.list(app_id=app.app_id, tags=dict(req.get("tags") or {}))]
 
 
 def op_upload(modal, req):
-    sb = modal.Sandbox.from_id(req["sandbox_id"])
+    sb = sandbox_from_id(modal, req["sandbox_id"])
     filesystem = getattr(sb, "filesystem", None)
     if filesystem is None:
         raise Failure("missing-client", "this modal client has no Sandbox.filesystem; crabbox needs modal>=1.4.0 (pip install -U modal)")
@@ -135,7 +177,7 @@ def copy_stream(source, name, errors):
 
 
 def op_exec(modal, req):
-    sb = modal.Sandbox.from_id(req["sandbox_id"])
+    sb = sandbox_from_id(modal, req["sandbox_id"])
     options = {"text": False}
     if int(req.get("timeout_seconds") or 0) > 0:
         options["timeout"] = int(req["timeout_seconds"])
@@ -153,13 +195,17 @@ def op_exec(modal, req):
     if errors:
         # a lost piece of output must not pass for a complete run
         raise Failure("transport", "; ".join(errors))
-    emit({"event": "exit", "code": 0 if code is None else int(code)})
+    if code is None:
+        # no status is not a success: the caller must not report exit 0
+        raise Failure("transport", "the modal client reported no exit status for the exec")
+    emit({"event": "exit", "code": int(code)})
     detach(sb)
     return None
 
 
 def op_terminate(modal, req):
-    sb = modal.Sandbox.from_id(req["sandbox_id"])
+    # not-found only when the sandbox lookup says so; an error of terminate() itself is a failure
+    sb = sandbox_from_id(modal, req["sandbox_id"])
     sb.terminate()
     detach(sb)
     return None
@@ -192,8 +238,10 @@ def main():
         if req["op"] != "exec":
             emit({"event": "result", "value": value})
     except Exception as exc:
-        message = str(exc) if isinstance(exc, Failure) else "%s: %s" % (type(exc).__name__, exc)
-        emit({"event": "error", "kind": classify(exc), "message": message})
+        event = {"event": "error", "kind": classify(modal, exc), "message": describe(exc)}
+        if isinstance(exc, Failure) and exc.sandbox_id:
+            event["sandbox_id"] = exc.sandbox_id
+        emit(event)
         return 125
     return 0
 

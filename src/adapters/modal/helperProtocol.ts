@@ -5,9 +5,9 @@ export const HelperErrorKind = Schema.Literal("missing-client", "auth", "not-fou
 
 export const HelperEvent = Schema.Union(
   Schema.Struct({ event: Schema.Literal("stdout", "stderr"), data: Schema.String }),
-  Schema.Struct({ event: Schema.Literal("exit"), code: Schema.Number }),
+  Schema.Struct({ event: Schema.Literal("exit"), code: Schema.Int }),
   Schema.Struct({ event: Schema.Literal("result"), value: Schema.Unknown }),
-  Schema.Struct({ event: Schema.Literal("error"), kind: HelperErrorKind, message: Schema.String })
+  Schema.Struct({ event: Schema.Literal("error"), kind: HelperErrorKind, message: Schema.String, sandbox_id: Schema.optional(Schema.String) })
 )
 export type HelperEvent = typeof HelperEvent.Type
 

@@ -48,15 +48,26 @@ export const makeModalBackend = (settings: ModalSettings) =>
         }))
         : Effect.void
 
-    /** After a failed or interrupted create: terminate whatever got made under this lease, then forget the intent. */
-    const rollback = (intent: Claim) =>
-      sandboxesOfLease(leaseDeps, intent.leaseId).pipe(
-        Effect.flatMap((found) => Effect.forEach(found, (sb) => client.terminate(sb.id).pipe(Effect.mapError(fromModalClient)), { discard: true })),
+    const terminate = (id: string) => client.terminate(id).pipe(Effect.mapError(fromModalClient))
+
+    /**
+     * After a failed or interrupted create: terminate the sandbox the failure named (an old
+     * client's create that could not tag it) and whatever got made under this lease, then
+     * forget the intent. If Modal cannot confirm, the intent stays as `recovery` (with the
+     * named sandbox as its cloud id, so stop terminates it by id).
+     */
+    const rollback = (intent: Claim, made: Option.Option<string> = Option.none()) =>
+      Effect.forEach(Option.toArray(made), terminate, { discard: true }).pipe(
+        Effect.zipRight(sandboxesOfLease(leaseDeps, intent.leaseId)),
+        Effect.flatMap((found) => Effect.forEach(found.filter((sb) => !Option.contains(made, sb.id)), (sb) => terminate(sb.id), { discard: true })),
         Effect.zipRight(claims.remove(intent)),
         Effect.catchAll((e: CrabboxError) =>
-          claims.replace(intent, { ...intent, state: "recovery" }).pipe(
+          claims.replace(intent, Option.match(made, {
+            onNone: (): Claim => ({ ...intent, state: "recovery" }),
+            onSome: (cloudId): Claim => ({ ...intent, state: "recovery", cloudId })
+          })).pipe(
             Effect.ignore,
-            Effect.zipRight(stdio.err(`crabbox: could not confirm that no modal sandbox was left for lease ${intent.leaseId} (${describeError(e)}); crabbox stop --provider modal ${intent.leaseId} finishes it`))
+            Effect.zipRight(stdio.err(`crabbox: could not confirm that no modal sandbox was left for lease ${intent.leaseId}${Option.match(made, { onNone: () => "", onSome: (id) => ` (sandbox ${id})` })} (${describeError(e)}); crabbox stop --provider modal ${intent.leaseId} finishes it`))
           ))
       )
 
@@ -92,15 +103,18 @@ export const makeModalBackend = (settings: ModalSettings) =>
         })
         const sandbox = yield* client.create({ app: settings.app, image: settings.image, workdir: settings.workdir, timeoutSeconds, tags }).pipe(
           Effect.onError((cause) => runDetached(Option.match(Cause.failureOption(cause), {
-            // the client never ran or Modal refused it: nothing can exist
-            onSome: (e) => (e.kind === "missing-client" || e.kind === "auth" ? claims.remove(intent).pipe(Effect.ignore) : rollback(intent)),
+            // a sandbox the create made but could not hand back: make sure it is gone
+            onSome: (e) => e.sandboxId !== undefined
+              ? rollback(intent, Option.some(e.sandboxId))
+              // the client never ran or Modal refused it: nothing can exist
+              : e.kind === "missing-client" || e.kind === "auth" ? claims.remove(intent).pipe(Effect.ignore) : rollback(intent),
             onNone: () => rollback(intent)
           }))),
           Effect.mapError(fromModalClient)
         )
         const ready: Claim = { ...intent, state: "ready", cloudId: sandbox.id }
         yield* claims.replace(intent, ready).pipe(Effect.onError(() =>
-          runDetached(client.terminate(sandbox.id).pipe(Effect.mapError(fromModalClient), Effect.zipRight(claims.remove(intent)))).pipe(
+          runDetached(terminate(sandbox.id).pipe(Effect.zipRight(claims.remove(intent)))).pipe(
             Effect.catchAll((e) => stdio.err(`crabbox: modal sandbox ${sandbox.id} may be left running (${describeError(e)}); crabbox stop --provider modal ${sandbox.id} stops it`)))))
         return leaseViewOf(ready, { status: "running" })
       })

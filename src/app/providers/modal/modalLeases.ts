@@ -139,6 +139,8 @@ export const releaseLease = (deps: LeaseDeps, lease: ModalLease): Effect.Effect<
       const ids = claim.cloudId !== undefined ? [claim.cloudId] : (yield* sandboxesOfLease(deps, claim.leaseId)).map((sb) => sb.id)
       for (const id of ids) {
         yield* deps.client.terminate(id).pipe(
+          // only Modal knowing no sandbox of this id counts as gone (see ModalClient.terminate);
+          // any other failure keeps the claim, as recovery
           Effect.catchIf((e) => e.kind === "not-found", () => Effect.void),
           Effect.mapError(fromModalClient)
         )

@@ -3,7 +3,7 @@
  * environment through a short-lived profile file, run the command with its output
  * streamed to the Stdio sinks, and hand back its exit code.
  */
-import { type Context, Effect, Option, Sink } from "effect"
+import { type Context, Effect, Option, Random, Sink } from "effect"
 import type { Claim } from "../../../domain/claim.js"
 import { type CrabboxError, LeaseStateConflict, RemoteSetupFailed, SyncError, UsageError } from "../../../domain/errors.js"
 import { leaseViewOf } from "../../../domain/leaseViewOf.js"
@@ -37,6 +37,11 @@ const helperExec = (deps: RunDeps, sandboxId: string, timeoutSeconds: number, sc
   deps.client.exec({ sandboxId, argv: bashArgv(script), timeoutSeconds, stdout: Sink.drain, stderr: deps.stdio.stderr }).pipe(
     Effect.mapError(fromModalClient))
 
+/** The staging directory's suffix: the lease and a random part, so two syncs on one lease never share (and delete) one. */
+const stagingSuffix = (claim: Claim) =>
+  Effect.map(Effect.all(Array.from({ length: 4 }, () => Random.nextIntBetween(0, 256))), (bytes) =>
+    `${claim.leaseId.slice(-6)}-${bytes.map((b) => b.toString(16).padStart(2, "0")).join("")}`)
+
 const exitOf = (outcome: ExecOutcome): number => (outcome._tag === "Exited" ? outcome.code : TIMED_OUT_EXIT_CODE)
 
 const syncArchive = (deps: RunDeps, claim: Claim, sandboxId: string, timeoutSeconds: number, archive: SyncArchive) =>
@@ -44,7 +49,7 @@ const syncArchive = (deps: RunDeps, claim: Claim, sandboxId: string, timeoutSeco
     const remote = remoteTemp(claim, "sync", yield* nowMillis, ".tgz")
     yield* deps.stdio.err(`sync: uploading ${archive.files} files (${archive.bytes.byteLength} bytes compressed) to modal sandbox ${sandboxId}`)
     yield* deps.client.upload({ sandboxId, remotePath: remote, content: archive.bytes }).pipe(Effect.mapError(fromModalClient))
-    const script = extractArchiveScript({ archive: remote, workdir: deps.settings.workdir, suffix: claim.leaseId.slice(-6) })
+    const script = extractArchiveScript({ archive: remote, workdir: deps.settings.workdir, suffix: yield* stagingSuffix(claim) })
     const outcome = yield* helperExec(deps, sandboxId, timeoutSeconds, script)
     if (exitOf(outcome) !== 0) {
       return yield* new SyncError({

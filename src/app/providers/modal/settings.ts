@@ -1,7 +1,7 @@
 /**
  * The modal section of the merged config, checked before the Python client is ever run:
  * a repository file may not choose `modal.python` (it names the local program crabbox
- * executes), and the workdir is an absolute, dedicated directory.
+ * executes), and the workdir is an absolute, dedicated directory outside the system ones.
  */
 import { Effect, Either } from "effect"
 import { ConfigError } from "../../../domain/errors.js"
@@ -16,13 +16,27 @@ export const MODAL_DEFAULTS = {
 } as const
 
 /**
- * Directories a sync would wipe and replace: system roots and the usual shared parents.
- * Only these exact paths are refused; any directory below them is fine.
+ * The image's own system directories: refused with everything below them. Each sync moves
+ * the workdir aside and deletes it, so `/usr/local` or `/etc/app` would take the image's files with it.
+ */
+export const SYSTEM_ROOTS: ReadonlySet<string> = new Set([
+  "/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/proc", "/run", "/sbin", "/sys", "/usr", "/var"
+])
+
+/**
+ * Directories too broad to be replaced by a sync: the system ones and the shared parents.
+ * A directory below a shared parent (`/workspace/app`, `/srv/app`, `/opt/app`, `/tmp/x`,
+ * `/home/me`) is a dedicated one; nothing below a system directory is.
  */
 export const BROAD_WORKDIRS: ReadonlySet<string> = new Set([
-  "/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib64", "/media", "/mnt", "/opt", "/proc",
-  "/root", "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr", "/var", "/workspace"
+  "/", "/home", "/media", "/mnt", "/opt", "/root", "/srv", "/tmp", "/workspace", ...SYSTEM_ROOTS
 ])
+
+/** The system root `path` is or lies under, if any. */
+const systemRootOf = (path: string): string | undefined => {
+  const top = `/${path.split("/")[1] ?? ""}`
+  return SYSTEM_ROOTS.has(top) ? top : undefined
+}
 
 /** `/a//b/./c/../d/` -> `/a/b/d`, lexically (the sandbox's filesystem is not ours to look at). */
 const normalizeAbsolute = (path: string): string => {
@@ -45,13 +59,17 @@ export const cleanWorkdir = (raw: string): Either.Either<string, string> => {
   if (BROAD_WORKDIRS.has(clean)) {
     return Either.left(`${clean} is too broad (each sync replaces it); choose a dedicated subdirectory such as ${MODAL_DEFAULTS.workdir}`)
   }
+  const system = systemRootOf(clean)
+  if (system !== undefined) {
+    return Either.left(`${clean} is inside the system directory ${system} (each sync moves the workdir aside and deletes it); choose a dedicated directory such as ${MODAL_DEFAULTS.workdir}`)
+  }
   return Either.right(clean)
 }
 
 export interface ModalSettings {
   readonly app: string
   readonly image: string
-  /** absolute, normalized, not a broad root */
+  /** absolute, normalized, not a broad root, nothing under a system directory */
   readonly workdir: string
   readonly python: string
 }

@@ -9,7 +9,22 @@ are mapped into `fs/`, with a clean environment (nothing of the caller's leaks i
 
 Every import appends the process's full argv to $FAKE_MODAL_ROOT/calls.jsonl, so tests
 can prove what a local `ps` would have shown. $FAKE_MODAL_FAULTS (comma list) injects
-failures: auth, create, create-no-tags-kwarg, exec-stream, upload, terminate.
+failures:
+
+  auth                    every call raises AuthError
+  create, upload, terminate, exec, list, lookup, from_id
+                          that call raises modal.exception.Error before doing anything
+  create-no-tags-kwarg    Sandbox.create(tags=...) raises TypeError (an old client)
+  create-lost-answer      Sandbox.create makes the sandbox, then raises (the answer was lost)
+  create-typeerror-after  Sandbox.create makes the sandbox, then raises an unrelated TypeError
+  create-token-text       Sandbox.create raises a plain Error whose message says "token"
+  set-tags                Sandbox.set_tags raises
+  get-tags                Sandbox.get_tags raises
+  poll                    Sandbox.poll raises
+  terminate-not-found     Sandbox.terminate raises a NotFoundError that is not about the sandbox
+  terminate-404           Sandbox.terminate raises a plain Error that says "404 not found"
+  exec-stream             the exec's stdout breaks after its first chunk
+  exec-no-status          the exec's wait() answers None instead of an exit status
 """
 import json
 import os
@@ -110,6 +125,9 @@ class ContainerProcess:
         self.stderr = _Reader(popen.stderr, text)
 
     def wait(self):
+        if "exec-no-status" in FAULTS:
+            self._popen.wait()
+            return None
         try:
             return self._popen.wait(timeout=self._timeout)
         except subprocess.TimeoutExpired:
@@ -178,6 +196,8 @@ class Sandbox:
     @staticmethod
     def create(*args, app=None, name=None, tags=None, image=None, timeout=300, workdir=None, **kwargs):
         _check("create")
+        if "create-token-text" in FAULTS:
+            raise exception.Error("image pull failed: the registry refused the token for python:3.13-slim")
         if tags is not None and "create-no-tags-kwarg" in FAULTS:
             raise TypeError("create() got an unexpected keyword argument 'tags'")
         if not isinstance(app, App):
@@ -196,6 +216,10 @@ class Sandbox:
             os.makedirs(sb._host(workdir), exist_ok=True)
         _log({"kind": "create", "sandbox": sandbox_id, "timeout": timeout, "workdir": workdir,
               "image": image.tag if image else None, "tagsAtCreate": tags is not None})
+        if "create-lost-answer" in FAULTS:
+            raise exception.Error("injected: the connection dropped after the create went through")
+        if "create-typeerror-after" in FAULTS:
+            raise TypeError("'NoneType' object is not subscriptable")
         return sb
 
     @staticmethod
@@ -216,24 +240,36 @@ class Sandbox:
                 continue
             if any(state["tags"].get(k) != v for k, v in (tags or {}).items()):
                 continue
-            if sb.poll() is None:
+            if not sb._finished():
                 yield sb
 
     def get_tags(self):
+        if "get-tags" in FAULTS:
+            raise exception.Error("injected get_tags failure")
         return dict(self._state()["tags"])
 
     def set_tags(self, tags, *, client=None):
+        if "set-tags" in FAULTS:
+            raise exception.Error("injected set_tags failure")
         state = self._state()
         state["tags"] = dict(tags)
         self._save(state)
 
-    def poll(self):
+    def _finished(self):
         state = self._state()
-        expired = time.time() > state["created"] + state["timeout"]
-        return 0 if state["terminated"] or expired else None
+        return state["terminated"] or time.time() > state["created"] + state["timeout"]
+
+    def poll(self):
+        if "poll" in FAULTS:
+            raise exception.Error("injected poll failure")
+        return 0 if self._finished() else None
 
     def terminate(self, *, wait=False):
         _check("terminate")
+        if "terminate-not-found" in FAULTS:
+            raise NotFoundError("Environment 'dev' not found")
+        if "terminate-404" in FAULTS:
+            raise exception.Error("HTTP 404 not found from the proxy")
         state = self._state()
         state["terminated"] = True
         self._save(state)
@@ -245,7 +281,7 @@ class Sandbox:
     def exec(self, *args, stdout=None, stderr=None, timeout=None, workdir=None, env=None, secrets=None,
              text=True, bufsize=-1, pty=False):
         _check("exec")
-        if self.poll() is not None:
+        if self._finished():
             raise exception.Error("Sandbox %s has already finished" % self.object_id)
         if not all(isinstance(a, str) for a in args):
             raise InvalidError("exec arguments must be strings")

@@ -1,4 +1,4 @@
-"""The exception names crabbox's helper tells apart (by class name, as with the real client)."""
+"""The exception classes crabbox's helper tells apart (by isinstance against modal.exception, as with the real client)."""
 
 
 class Error(Exception):
