@@ -49,14 +49,17 @@ export interface ExecRequest {
 export interface ExecResult {
   readonly stdout: Uint8Array
   readonly stderr: Uint8Array
-  /** the exit status; a response without one is an error, never success */
+  /** the exit status, 0-255; a response without one, or with another number, is an error, never success */
   readonly exitCode: number
 }
 
 export interface FreestyleApiService {
   /** normalized base URL (claims are scoped by it) */
   readonly endpoint: string
-  /** creates with `ports: []`: nothing on the VM is exposed publicly */
+  /**
+   * creates with `ports: []`: nothing on the VM is exposed publicly. A `timeout`, `transport`
+   * or 5xx failure does not prove that no VM was made: the caller finds it by its name.
+   */
   readonly createVm: (request: CreateVmRequest) => Effect.Effect<FreestyleVm, FreestyleApiError>
   /** a deleted VM is a `not-found` error (404, or Freestyle's `VM_DELETED`) */
   readonly getVm: (id: string) => Effect.Effect<FreestyleVm, FreestyleApiError>

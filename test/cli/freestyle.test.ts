@@ -4,11 +4,12 @@
  * shapes, archive sync with its file-API fallback and staging swap, refused options, the
  * lease commands, and a canary key that must never show up in any output or file.
  */
+import { spawn } from "node:child_process"
 import { createHash, randomBytes } from "node:crypto"
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
-import { type CliResult, isolatedEnv, makeRepo, runCrabbox } from "../support/cli.js"
+import { type CliResult, crabboxBin, isolatedEnv, makeRepo, runCrabbox } from "../support/cli.js"
 import { type FreestyleServer, startFreestyleServer } from "../support/freestyleServer.js"
 
 const CANARY = "fsk-canary-5d1e8b2f9a0c7e41"
@@ -37,7 +38,7 @@ describe("freestyle provider (CLI against a local v1 server)", () => {
     return r
   }
   const claims = () => filesUnder(join(env.CRABBOX_STATE_DIR!, "claims")).filter((f) => f.endsWith(".json"))
-    .map((f) => JSON.parse(readFileSync(f, "utf8")) as { leaseId: string; slug: string; cloudId: string; state: string })
+    .map((f) => JSON.parse(readFileSync(f, "utf8")) as { leaseId: string; slug: string; cloudId: string; state: string; labels: Record<string, string> })
   const creates = () => server.requests.filter((r) => r.method === "POST" && r.url === "/v1/vms").length
   const remoteWorkspace = (vmId: string) => join(server.vms.get(vmId)!.root, "workspace")
 
@@ -334,6 +335,54 @@ describe("freestyle provider (CLI against a local v1 server)", () => {
     expect(slow.code).toBe(124)
     expect(slow.stderr).toContain("timed out")
     expect(server.vms.size).toBe(0)
+  })
+
+  it("a process killed during the create leaves a create-intent claim that list shows and stop finishes", async () => {
+    server.faults.createDelayMs = 1500
+    const posts = creates()
+    const child = spawn(process.execPath, [crabboxBin, "warmup", "--slug", "killed-box"], {
+      cwd: repo, env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env }, stdio: "ignore"
+    })
+    const exited = new Promise<void>((resolve) => child.on("close", () => resolve()))
+    const deadline = Date.now() + 30_000
+    while (creates() === posts && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
+    child.kill("SIGKILL")
+    await exited
+    const name = (server.requests.filter((r) => r.method === "POST" && r.url === "/v1/vms").at(-1)!.body as { name: string }).name
+    // the server finishes the create after the process is gone
+    while (![...server.vms.values()].some((v) => v.name === name) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
+    const vm = [...server.vms.values()].find((v) => v.name === name)!
+    expect(vm).toBeDefined()
+    const left = claims()
+    expect(left).toEqual([expect.objectContaining({ state: "create-intent", labels: expect.objectContaining({ vm_name: name }) })])
+    const views = JSON.parse((await crabbox(["list", "--json"])).stdout) as Array<{ leaseId: string; cloudId: string | null; status: string }>
+    expect(views.filter((v) => v.cloudId === vm.id)).toEqual([expect.objectContaining({ leaseId: left[0]!.leaseId, status: "running" })])
+    const stop = await crabbox(["stop", left[0]!.leaseId])
+    expect(stop.code).toBe(0)
+    expect(stop.stderr).toContain(`server=${vm.id}`)
+    expect(server.vms.has(vm.id)).toBe(false)
+    expect(claims()).toEqual([])
+  })
+
+  it("never prints forwarded values, even when a Freestyle error echoes the command", async () => {
+    const value = "tok'en-5ecret-value"
+    server.faults.execHttpError = { match: /CRABBOX_SECRET_VAR/, status: 500, echoCommand: true }
+    const r = await crabbox(["run", "--allow-env", "CRABBOX_SECRET_VAR", "--", "true"], { env: { ...env, CRABBOX_SECRET_VAR: value } })
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain("exec failed: bash -lc")
+    expect(r.stderr).toContain("CRABBOX_SECRET_VAR=")
+    expect(r.stderr).not.toContain("5ecret")
+    expect(r.stdout).not.toContain("5ecret")
+    expect(server.vms.size).toBe(0)
+  })
+
+  it("run --id limits the command by the lease's TTL from its warmup (not by a later --ttl)", async () => {
+    const warm = await crabbox(["warmup", "--slug", "short-ttl", "--ttl", "2s"])
+    expect(warm.code).toBe(0)
+    const slow = await crabbox(["run", "--id", "short-ttl", "--ttl", "90m", "--no-sync", "--", "sleep", "20"])
+    expect(slow.code).toBe(124)
+    expect(slow.stderr).toContain("freestyle exec timed out after 2s (the lease ttl)")
+    expect((await crabbox(["stop", "short-ttl"])).code).toBe(0)
   })
 
   it("keeps a failed run's lease with --keep-on-failure and prints how to stop it", async () => {

@@ -97,6 +97,20 @@ describe("Freestyle HTTP adapter (local v1 server)", () => {
     expect(e.message).toContain("no status code")
   })
 
+  it("refuses a status code that is no exit status (outside 0-255) instead of passing it on", async () => {
+    const vm = server.addVm("crabbox-x-000005")
+    for (const code of [-1, 256, 1000]) {
+      server.faults.execExit = { match: /true/, code }
+      const e = failure(await withApi(server.url, (api) => api.exec(vm.id, { command: "true", timeoutMs: Option.none() })))
+      expect(e.kind).toBe("decode")
+      expect(e.message).toContain(`status code ${code} is not an exit status (0-255)`)
+    }
+    for (const code of [0, 255]) {
+      server.faults.execExit = { match: /true/, code }
+      expect(value(await withApi(server.url, (api) => api.exec(vm.id, { command: "true", timeoutMs: Option.none() }))).exitCode).toBe(code)
+    }
+  })
+
   it("sends timeoutMs and reads 408 EXEC_TIMED_OUT as a timeout", async () => {
     const vm = server.addVm("crabbox-x-000002")
     const e = failure(await withApi(server.url, (api) => api.exec(vm.id, { command: "sleep 5", timeoutMs: Option.some(300) })))

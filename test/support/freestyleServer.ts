@@ -32,8 +32,14 @@ export interface FreestyleFaults {
   fileApiStatus?: number
   /** answer create with this status and JSON body */
   createError?: { readonly status: number; readonly body: unknown }
-  /** an exec whose command matches fails with this status (HTTP level) */
-  execHttpError?: { readonly match: RegExp; readonly status: number; readonly body?: unknown }
+  /** create waits this long before it makes the VM and answers (the client may be gone by then) */
+  createDelayMs?: number
+  /** create makes the VM, then drops the connection without an answer (a reset after the request was sent) */
+  createReset?: boolean
+  /** listing VMs answers this status and JSON body */
+  listError?: { readonly status: number; readonly body: unknown }
+  /** an exec whose command matches fails with this status (HTTP level); `echoCommand` puts the command in the message */
+  execHttpError?: { readonly match: RegExp; readonly status: number; readonly body?: unknown; readonly echoCommand?: boolean }
   /** an exec whose command matches exits with this code without running */
   execExit?: { readonly match: RegExp; readonly code: number; readonly stderr?: string }
   /** exec answers without `statusCode` */
@@ -146,10 +152,13 @@ export const startFreestyleServer = async (options: { readonly key: string; read
 
     if (parts.length === 2 && req.method === "POST") {
       if (faults.createError) return json(res, faults.createError.status, faults.createError.body)
+      if (faults.createDelayMs !== undefined) await new Promise((resolve) => setTimeout(resolve, faults.createDelayMs))
       const created = addVm(String((body as { name?: unknown })?.name ?? ""))
+      if (faults.createReset) return req.socket.destroy()
       return json(res, 200, { id: created.id, domains: [`${created.id}.style.dev`], consoleUrl: null })
     }
     if (parts.length === 2 && req.method === "GET") {
+      if (faults.listError) return json(res, faults.listError.status, faults.listError.body)
       const limit = Number(url.searchParams.get("limit") ?? 100)
       const offset = Number(url.searchParams.get("offset") ?? 0)
       const all = [...vms.values()]
@@ -165,7 +174,10 @@ export const startFreestyleServer = async (options: { readonly key: string; read
     }
     if (parts[3] === "exec-await" && req.method === "POST") {
       const { command, timeoutMs } = body as { command: string; timeoutMs?: number }
-      if (faults.execHttpError?.match.test(command)) return json(res, faults.execHttpError.status, faults.execHttpError.body ?? { error: "INTERNAL_ERROR", message: "exec failed" })
+      if (faults.execHttpError?.match.test(command)) {
+        return json(res, faults.execHttpError.status, faults.execHttpError.body ??
+          { error: "INTERNAL_ERROR", message: faults.execHttpError.echoCommand ? `exec failed: ${command}` : "exec failed" })
+      }
       if (faults.execExit?.match.test(command)) {
         return json(res, 200, { stdout: "", stderr: faults.execExit.stderr ?? "", statusCode: faults.execExit.code })
       }

@@ -1,7 +1,9 @@
 /**
  * FreestyleApis over @effect/platform's HttpClient: the v1 REST API as the reference
- * describes it. Control calls (create, get, list, delete) time out after 60 s; exec and
- * file writes are bounded by their own limits only.
+ * describes it. Control calls (get, list, delete) time out after 60 s. Create gets 10 min:
+ * Freestyle answers it only once the VM runs, and a create that times out may still have made
+ * its VM (the backend then finds it by name and deletes it). Exec and file writes are bounded
+ * by their own limits only.
  */
 import { HttpClient } from "@effect/platform"
 import { Duration, Effect, Either, Layer, Option, Schema } from "effect"
@@ -13,6 +15,10 @@ import { normalizeFreestyleUrl } from "./endpoint.js"
 import { type CallSpec, makeCaller } from "./http.js"
 
 const CONTROL_TIMEOUT = Option.some(Duration.seconds(60))
+/** longer than any boot: a timed-out create is an ambiguous outcome the backend must recover */
+const CREATE_TIMEOUT = Option.some(Duration.minutes(10))
+/** what a process exit status can be; anything else is not one */
+const MAX_EXIT_STATUS = 255
 const CONTROL_BODY_BYTES = 16 * 1024 * 1024
 /** exec-await returns the whole output in one JSON body */
 const EXEC_BODY_BYTES = 256 * 1024 * 1024
@@ -82,7 +88,7 @@ export const connect = (client: HttpClient.HttpClient, settings: FreestyleApiSet
         }
         // `ports: []` is sent explicitly: left out, Freestyle exposes guest port 3000 publicly.
         const body = { name: request.name, ports: [], ...(Object.keys(template).length > 0 ? { template } : {}) }
-        return decode(CreateWire, { operation: "create vm", method: "POST", path: "/v1/vms", body, ...control }).pipe(
+        return decode(CreateWire, { operation: "create vm", method: "POST", path: "/v1/vms", body, ...control, timeout: CREATE_TIMEOUT }).pipe(
           Effect.filterOrFail((vm) => vm.id !== "", () => new FreestyleApiError({
             operation: "create vm", kind: "decode", message: "freestyle create vm returned no id"
           })),
@@ -99,11 +105,20 @@ export const connect = (client: HttpClient.HttpClient, settings: FreestyleApiSet
           body: { command: request.command, ...Option.match(request.timeoutMs, { onNone: () => ({}), onSome: (ms) => ({ timeoutMs: ms }) }) },
           timeout: Option.map(request.timeoutMs, (ms) => Duration.sum(Duration.millis(ms), EXEC_GRACE)),
           maxBodyBytes: EXEC_BODY_BYTES
-        }).pipe(Effect.flatMap((r) =>
-          typeof r.statusCode === "number" && Number.isInteger(r.statusCode)
-            ? Effect.succeed({ stdout: encoder.encode(r.stdout ?? ""), stderr: encoder.encode(r.stderr ?? ""), exitCode: r.statusCode })
-            // Decoding a missing status as 0 would report a command that never ran as a success.
-            : Effect.fail(new FreestyleApiError({ operation: "exec", kind: "decode", message: "freestyle exec: the response has no status code" })))),
+        }).pipe(Effect.flatMap((r) => {
+          // Decoding a missing status as 0 would report a command that never ran as a success.
+          if (typeof r.statusCode !== "number") {
+            return Effect.fail(new FreestyleApiError({ operation: "exec", kind: "decode", message: "freestyle exec: the response has no status code" }))
+          }
+          // -1 or 256 is no exit status; passed on, the process would exit with it mod 256 (255, 0).
+          if (!Number.isInteger(r.statusCode) || r.statusCode < 0 || r.statusCode > MAX_EXIT_STATUS) {
+            return Effect.fail(new FreestyleApiError({
+              operation: "exec", kind: "decode",
+              message: `freestyle exec: status code ${r.statusCode} is not an exit status (0-${MAX_EXIT_STATUS})`
+            }))
+          }
+          return Effect.succeed({ stdout: encoder.encode(r.stdout ?? ""), stderr: encoder.encode(r.stderr ?? ""), exitCode: r.statusCode })
+        })),
       writeFile: (vmId, path, content) =>
         call({
           operation: "write file", method: "PUT",

@@ -3,7 +3,7 @@
  * `fsb_<vm id>`, claimed in the same ClaimStore as every other lease. Commands run through
  * exec-await (no SSH); the workspace arrives as an archive (sync.ts).
  */
-import { Duration, Effect, Either, Exit, Option, Stream } from "effect"
+import { Duration, Effect, Either, Exit, Option, Ref, Stream } from "effect"
 import type { Claim } from "../../../domain/claim.js"
 import { CLAIM_VERSION, isUsable } from "../../../domain/claim.js"
 import {
@@ -13,18 +13,19 @@ import { isLeaseId, type LeaseId } from "../../../domain/ids.js"
 import { idleForSeconds } from "../../../domain/leaseTiming.js"
 import type { LeaseView, StatusView } from "../../../domain/leaseView.js"
 import { leaseViewOf } from "../../../domain/leaseViewOf.js"
+import { redact } from "../../../domain/redact.js"
 import { shellQuote } from "../../../domain/shellQuote.js"
 import { allocateSlug, slugFromLeaseId } from "../../../domain/slug.js"
 import { ClaimStore } from "../../../ports/ClaimStore.js"
-import type { FreestyleApiError, FreestyleApiService, FreestyleVm } from "../../../ports/FreestyleApi.js"
-import { FreestyleApis } from "../../../ports/FreestyleApi.js"
+import type { FreestyleApiService, FreestyleVm } from "../../../ports/FreestyleApi.js"
+import { FreestyleApiError, FreestyleApis } from "../../../ports/FreestyleApi.js"
 import { Stdio } from "../../../ports/Stdio.js"
 import { nowIso, nowMillis } from "../../leases/clockTime.js"
 import { runDetached } from "../../leases/detached.js"
 import { checkRepoBinding, matchClaims } from "../../leases/findClaim.js"
 import { runOnFreshLease } from "../../workflows/delegatedLease.js"
 import type { AcquireRequest, DelegatedRunBackend, DelegatedRunRequest, DelegatedRunResult, ResolveRequest } from "../backend.js"
-import { runCommand } from "./command.js"
+import { forwardedValueSpellings, runCommand } from "./command.js"
 import { freestyleDoctor } from "./doctor.js"
 import { fromApiError, missingKey } from "./errors.js"
 import { isCrabboxVmName, leaseIdOf, newVmName } from "./names.js"
@@ -44,6 +45,16 @@ const PROVIDER = freestyleSpec.name
 const CLEANUP_BUDGET = Duration.seconds(30)
 /** what `run` exits with when the command outlived its limit (the lease TTL), as coreutils `timeout` does */
 const TIMED_OUT_EXIT = 124
+/** the claim label naming the VM a create-intent claim is for (its only handle before the create answers) */
+const VM_NAME = "vm_name"
+
+/** Freestyle refused the create: it made nothing. Any other failure may have made the VM. */
+const refusedCreate = (e: FreestyleApiError) =>
+  e.kind === "auth" || e.kind === "permission" || e.kind === "validation" || e.kind === "rate-limited" ||
+  e.kind === "not-found" || e.kind === "redirect" || (e.kind === "http" && e.status !== undefined && e.status >= 400 && e.status < 500)
+
+/** No answer came back (a timeout, a dropped connection): the server may still be making the VM. */
+const unanswered = (e: FreestyleApiError) => e.kind === "timeout" || e.kind === "transport"
 
 export const makeFreestyleBackend = (settings: FreestyleBackendSettings) =>
   Effect.gen(function* () {
@@ -110,12 +121,102 @@ export const makeFreestyleBackend = (settings: FreestyleBackendSettings) =>
         : Effect.fail(new ProviderError({ provider: PROVIDER, message: `VM id ${JSON.stringify(vmId)} cannot name a lease (letters, digits, - and _ only)` }))
     }
 
-    /** Delete a VM whose acquire failed; if that fails too, say how to adopt and stop it. */
-    const rollback = (a: FreestyleApiService, vm: FreestyleVm) =>
+    /** The create-intent claim of a warmup: written before the create, so a crash leaves it for stop and list. */
+    const intentClaim = (req: AcquireRequest, name: string, createdAt: string): Claim => ({
+      version: CLAIM_VERSION,
+      leaseId: req.leaseId,
+      // the VM name is unique and a valid slug; the lease's own slug goes to the fsb_ claim
+      slug: name,
+      provider: PROVIDER,
+      providerScope: scope,
+      state: "create-intent",
+      repoRoot: req.repoRoot,
+      createdAt,
+      claimedAt: createdAt,
+      lastUsedAt: createdAt,
+      ttlSeconds: Math.round(Duration.toSeconds(req.ttl)),
+      idleTimeoutSeconds: Math.round(Duration.toSeconds(req.idleTimeout)),
+      keep: req.keep,
+      labels: { target: "linux", [VM_NAME]: name, workdir: settings.workspace }
+    })
+
+    /** The intent as last written; after a failed write it is what the store still holds. */
+    const updateIntent = (intent: Ref.Ref<Claim>, patch: Partial<Claim>) =>
+      Effect.gen(function* () {
+        const current = yield* Ref.get(intent)
+        const next: Claim = { ...current, ...patch }
+        yield* claims.replace(current, next)
+        yield* Ref.set(intent, next)
+      })
+
+    const forgetIntent = (intent: Ref.Ref<Claim>) => Effect.flatMap(Ref.get(intent), claims.remove)
+
+    /** pasteable: names the endpoint too when it is not the default (claims are scoped by it) */
+    const finishHint = (leaseId: string) => [
+      `crabbox stop --provider ${PROVIDER}`,
+      ...Option.match(connected, { onNone: () => [], onSome: (c) => (c.endpoint === DEFAULT_API_URL ? [] : [`--freestyle-api-url ${shellQuote(c.endpoint)}`]) }),
+      leaseId
+    ].join(" ")
+
+    /** Delete a VM whose acquire failed, then forget the intent; if the delete fails, the intent stays as recovery. */
+    const rollback = (a: FreestyleApiService, vm: FreestyleVm, intent: Ref.Ref<Claim>) =>
       runDetached(a.deleteVm(vm.id).pipe(Effect.timeout(CLEANUP_BUDGET))).pipe(
-        Effect.catchAll((e) => stdio.err(
-          `crabbox: could not delete freestyle vm ${vm.id} after a failed acquire (${"message" in e ? e.message : "timed out"}); ` +
-          `adopt it with ${adoptHint(leaseIdOf(vm.id))}, then crabbox stop --provider ${PROVIDER} ${leaseIdOf(vm.id)}`)))
+        Effect.matchEffect({
+          onSuccess: () => forgetIntent(intent).pipe(Effect.ignore),
+          onFailure: (e) => Effect.gen(function* () {
+            yield* updateIntent(intent, { state: "recovery", cloudId: vm.id }).pipe(Effect.ignore)
+            const leaseId = (yield* Ref.get(intent)).leaseId
+            yield* stdio.err(
+              `crabbox: could not delete freestyle vm ${vm.id} after a failed acquire (${"message" in e ? e.message : "timed out"}); ` +
+              `${finishHint(leaseId)} deletes it (or adopt it with ${adoptHint(leaseIdOf(vm.id))})`)
+          })
+        }))
+
+    /** The crabbox VMs with exactly this generated name (a claim that never learned its VM id). */
+    const vmsNamed = (vms: ReadonlyArray<FreestyleVm>, name: string | undefined) =>
+      name === undefined || !isCrabboxVmName(name) ? [] : vms.filter((v) => Option.contains(v.name, name))
+
+    /**
+     * The create failed. A refusal made nothing: the intent goes. Otherwise the VM may exist
+     * (the request may have been carried out though its answer was lost), so it is looked up by
+     * its generated name and deleted; only a confirmed outcome forgets the intent. Always fails.
+     */
+    const recoverCreate = (a: FreestyleApiService, intent: Ref.Ref<Claim>, name: string, e: FreestyleApiError) =>
+      Effect.gen(function* () {
+        if (refusedCreate(e)) {
+          yield* forgetIntent(intent)
+          return yield* fromApiError(e)
+        }
+        const leaseId = (yield* Ref.get(intent)).leaseId
+        const cleaned = yield* Effect.either(Effect.gen(function* () {
+          const found = vmsNamed(yield* a.listVms, name)
+          for (const vm of found) yield* a.deleteVm(vm.id)
+          return found.map((v) => v.id)
+        }))
+        if (Either.isLeft(cleaned)) {
+          yield* updateIntent(intent, { state: "recovery" }).pipe(Effect.ignore)
+          return yield* new ProviderError({
+            provider: PROVIDER,
+            message: `${e.message}; the create may have made vm ${name}, and finding or deleting it failed (${cleaned.left.message}); ` +
+              `the claim is kept: ${finishHint(leaseId)} deletes the VM if it exists`
+          })
+        }
+        if (cleaned.right.length > 0) {
+          yield* forgetIntent(intent)
+          return yield* new ProviderError({ provider: PROVIDER, message: `${e.message}; the VM it made (${cleaned.right.join(", ")}) was deleted again` })
+        }
+        if (unanswered(e)) {
+          // no answer and no VM yet: the server may still be making it
+          yield* updateIntent(intent, { state: "recovery" }).pipe(Effect.ignore)
+          return yield* new ProviderError({
+            provider: PROVIDER,
+            message: `${e.message}; no vm ${name} is listed yet, but the create may still finish; ` +
+              `the claim is kept: ${finishHint(leaseId)} deletes the VM if it appears and forgets the claim`
+          })
+        }
+        yield* forgetIntent(intent)
+        return yield* fromApiError(e)
+      })
 
     const warmup = (req: AcquireRequest): Effect.Effect<LeaseView, CrabboxError> =>
       Effect.scoped(Effect.gen(function* () {
@@ -125,16 +226,27 @@ export const makeFreestyleBackend = (settings: FreestyleBackendSettings) =>
         const a = yield* api
         const name = yield* newVmName(req.repoRoot.slice(req.repoRoot.lastIndexOf("/") + 1))
         const createdAt = yield* nowIso
+        // Written before the create: a process killed during it leaves this claim, which
+        // list shows and stop finishes (it finds the VM by its name).
+        const written = intentClaim(req, name, createdAt)
+        yield* claims.create(written)
+        const intent = yield* Ref.make(written)
         yield* stdio.err(`provisioning provider=${PROVIDER} vm=${name}`)
-        // The create itself is not interrupted (its VM would be lost); a failure after it deletes the VM.
+        // The create itself is not interrupted (its answer would be lost); a failed one is
+        // recovered by name, and a failure after it deletes the VM.
         const vm = yield* Effect.acquireRelease(
-          call(a.createVm({ name, vcpus: settings.vcpus, memoryGB: settings.memoryGB })),
-          (created, exit) => Exit.isFailure(exit) ? rollback(a, created) : Effect.void
+          a.createVm({ name, vcpus: settings.vcpus, memoryGB: settings.memoryGB }).pipe(
+            Effect.catchAll((e) => recoverCreate(a, intent, name, e))),
+          (created, exit) => Exit.isFailure(exit) ? rollback(a, created, intent) : Effect.void
         )
+        yield* updateIntent(intent, { state: "provisioning", cloudId: vm.id })
         const leaseId = yield* toLeaseId(vm.id)
         const slug = req.slugRequested ? req.slug : yield* freeSlug(leaseId)
         const claim = newClaim({ leaseId, slug, vm, repoRoot: req.repoRoot, createdAt, ttl: req.ttl, idleTimeout: req.idleTimeout, keep: req.keep })
         yield* claims.create(claim)
+        // The lease is claimed; a leftover intent names the same VM, which stop deletes once.
+        yield* forgetIntent(intent).pipe(Effect.catchAll((e) =>
+          stdio.err(`crabbox: could not remove the create-intent claim ${written.leaseId} (${e.message}); ${finishHint(written.leaseId)} removes it`)))
         return leaseViewOf(claim, { status: stateOf(vm) })
       }))
 
@@ -185,7 +297,14 @@ export const makeFreestyleBackend = (settings: FreestyleBackendSettings) =>
           timeoutMs: Option.some(timeoutMs)
         }))
         if (Either.isLeft(outcome)) {
-          const e = outcome.left
+          // The forwarded values are in the command; an error body that echoes it must not show them.
+          const secrets = forwardedValueSpellings(req.env)
+          const raw = outcome.left
+          const e = new FreestyleApiError({
+            operation: raw.operation, kind: raw.kind, message: redact(raw.message, secrets),
+            ...(raw.status === undefined ? {} : { status: raw.status }),
+            ...(raw.code === undefined ? {} : { code: redact(raw.code, secrets) })
+          })
           if (e.kind === "timeout") {
             yield* stdio.err(`freestyle exec timed out after ${Duration.format(Duration.millis(timeoutMs))} (the lease ttl); ${e.message}`)
             return TIMED_OUT_EXIT
@@ -230,13 +349,22 @@ export const makeFreestyleBackend = (settings: FreestyleBackendSettings) =>
         Effect.catchIf((e) => e.kind === "not-found", () => Effect.succeed("missing")),
         Effect.mapError(fromApiError))
 
+    /** The live state of a claim's VM; a claim that never learned its VM id looks it up by name. */
+    const claimState = (a: FreestyleApiService, claim: Claim) =>
+      claim.cloudId !== undefined
+        ? liveState(a, claim.cloudId)
+        : Effect.map(call(a.listVms), (vms) => Option.match(Option.fromNullable(vmsNamed(vms, claim.labels[VM_NAME])[0]), {
+          onNone: () => claim.state,
+          onSome: stateOf
+        }))
+
     const status = (req: ResolveRequest): Effect.Effect<StatusView, CrabboxError> =>
       Effect.gen(function* () {
         const a = yield* api
         const found = yield* localClaim(req.id)
         const nowMs = yield* nowMillis
         const view = Option.isSome(found)
-          ? leaseViewOf(found.value, { status: yield* liveState(a, found.value.cloudId!) })
+          ? leaseViewOf(found.value, { status: yield* claimState(a, found.value) })
           : unclaimedView(yield* findVm(a, req.id))
         const claim = Option.getOrUndefined(found)
         return {
@@ -268,9 +396,13 @@ export const makeFreestyleBackend = (settings: FreestyleBackendSettings) =>
           }
           const releasing: Claim = current.value.state === "releasing" ? current.value : { ...current.value, state: "releasing" }
           if (releasing !== current.value) yield* claims.replace(current.value, releasing)
-          yield* call(a.deleteVm(releasing.cloudId!))
+          // A create-intent that never learned its VM id: the VM, if the create made one, has its generated name.
+          const doomed = releasing.cloudId !== undefined
+            ? [releasing.cloudId]
+            : vmsNamed(yield* call(a.listVms), releasing.labels[VM_NAME]).map((v) => v.id)
+          for (const id of doomed) yield* call(a.deleteVm(id))
           yield* claims.remove(releasing)
-          return leaseViewOf(releasing, { status: "deleted" })
+          return leaseViewOf({ ...releasing, ...(doomed[0] === undefined ? {} : { cloudId: doomed[0] }) }, { status: "deleted" })
         }))
       })
 
@@ -279,9 +411,18 @@ export const makeFreestyleBackend = (settings: FreestyleBackendSettings) =>
       const vms = yield* call(a.listVms)
       const mine = yield* myClaims
       const byId = new Map(vms.map((v) => [v.id, v]))
-      const claimed = new Set(mine.map((c) => c.cloudId))
+      // a claim without a VM id (a create-intent) owns the VM with its generated name
+      const named = new Map(mine.filter((c) => c.cloudId === undefined).map((c) => [c, vmsNamed(vms, c.labels[VM_NAME])[0]]))
+      const claimed = new Set([...mine.map((c) => c.cloudId), ...[...named.values()].map((v) => v?.id)])
+      const viewOf = (c: Claim) => {
+        if (c.cloudId === undefined) {
+          const vm = named.get(c)
+          return vm === undefined ? leaseViewOf(c) : leaseViewOf({ ...c, cloudId: vm.id }, { status: stateOf(vm) })
+        }
+        return leaseViewOf(c, { status: Option.match(Option.fromNullable(byId.get(c.cloudId)), { onNone: () => "missing", onSome: stateOf }) })
+      }
       return [
-        ...mine.map((c) => leaseViewOf(c, { status: Option.match(Option.fromNullable(byId.get(c.cloudId ?? "")), { onNone: () => "missing", onSome: stateOf }) })),
+        ...mine.map(viewOf),
         ...vms.filter((v) => !claimed.has(v.id) && Option.exists(v.name, isCrabboxVmName)).map(unclaimedView)
       ]
     })

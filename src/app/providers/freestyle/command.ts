@@ -20,6 +20,16 @@ export const exportLine = (env: Readonly<Record<string, string>>): string | unde
   return names.length === 0 ? undefined : `export ${names.map((n) => `${n}=${shellQuote(env[n]!)}`).join(" ")}`
 }
 
+/**
+ * Every way a forwarded value may appear in text about the exec request: as given, quoted
+ * once in its `export` and quoted again inside `bash -lc '...'`. An error body that echoes
+ * the command is redacted with these (redact adds the JSON and URL forms).
+ */
+export const forwardedValueSpellings = (env: Readonly<Record<string, string>>): ReadonlyArray<string> => {
+  const escape = (s: string) => s.replace(/'/g, `'\\''`)
+  return [...new Set(Object.values(env).flatMap((v) => [v, escape(v), escape(escape(v))]))]
+}
+
 export const runCommand = (input: {
   readonly workspace: string
   readonly argv: ReadonlyArray<string>
