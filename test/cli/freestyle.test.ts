@@ -376,10 +376,13 @@ describe("freestyle provider (CLI against a local v1 server)", () => {
     expect(server.vms.size).toBe(0)
   })
 
-  it("run --id limits the command by the lease's TTL from its warmup (not by a later --ttl)", async () => {
+  it("run --id limits the command by the lease's TTL from its warmup; a later --ttl is refused", async () => {
     const warm = await crabbox(["warmup", "--slug", "short-ttl", "--ttl", "2s"])
     expect(warm.code).toBe(0)
-    const slow = await crabbox(["run", "--id", "short-ttl", "--ttl", "90m", "--no-sync", "--", "sleep", "20"])
+    const refused = await crabbox(["run", "--id", "short-ttl", "--ttl", "90m", "--no-sync", "--", "true"])
+    expect(refused.code).toBe(2)
+    expect(refused.stderr).toContain("--ttl, --idle-timeout and --type set a new lease's limits")
+    const slow = await crabbox(["run", "--id", "short-ttl", "--no-sync", "--", "sleep", "20"])
     expect(slow.code).toBe(124)
     expect(slow.stderr).toContain("freestyle exec timed out after 2s (the lease ttl)")
     expect((await crabbox(["stop", "short-ttl"])).code).toBe(0)

@@ -38,6 +38,12 @@ export const runCommand = Command.make("run", {
         hint: "drop --emulator to keep a lease on a real host or cloud"
       })
     }
+    if (Option.isSome(o.id) && (Option.isSome(o.ttl) || Option.isSome(o.idleTimeout) || Option.isSome(o.type))) {
+      return yield* new UsageError({
+        message: "--ttl, --idle-timeout and --type set a new lease's limits and machine; they do not apply with --id",
+        hint: "a kept lease keeps the limits it was created with"
+      })
+    }
     const emulated = o.emulator ? yield* emulatedProvider(o) : undefined
     const providerFlags = emulated?.flags ?? o
     const loadContext = providerContext(flagRecord(providerFlags, { ttl: o.ttl, idleTimeout: o.idleTimeout, allowEnv, forceSyncLarge: o.forceSyncLarge }))
