@@ -9,31 +9,18 @@ import { Effect, Layer, Option } from "effect"
 import { describeError } from "../../domain/errorMessage.js"
 import { formatDuration } from "../../domain/duration.js"
 import {
-  type CrabboxError, LeaseCleanupFailed, RemoteCommandExit, UnsupportedFeature, type WorkspaceError
+  type CrabboxError, LeaseCleanupFailed, RemoteCommandExit, UnsupportedFeature
 } from "../../domain/errors.js"
 import { Stdio } from "../../ports/Stdio.js"
-import type { Workspace } from "../../ports/Workspace.js"
 import { nowMillis } from "../leases/clockTime.js"
 import type { DelegatedRunBackend, SyncArchive } from "../providers/backend.js"
-import { chooseSlug, type NewLeaseOptions } from "./acquireNew.js"
+import { chooseSlug } from "./acquireNew.js"
+import type { RunRequest } from "./run.js"
 import { buildSyncArchive, DEFAULT_ARCHIVE_LIMIT_BYTES } from "./delegatedArchive.js"
 import { withFreshLease } from "./delegatedLease.js"
 
-export interface DelegatedRunInput {
-  readonly workspace: Layer.Layer<Workspace, WorkspaceError>
-  readonly argv: ReadonlyArray<string>
-  readonly shell: boolean
-  readonly id: Option.Option<string>
-  readonly reclaim: boolean
-  readonly newLease: NewLeaseOptions
-  readonly keepOnFailure: boolean
-  readonly noSync: boolean
-  readonly syncOnly: boolean
-  readonly forceSyncLarge: boolean
-  readonly fullResync: boolean
-  readonly excludes: ReadonlyArray<string>
-  readonly env: Readonly<Record<string, string>>
-  readonly timingJson: boolean
+/** The same request as an SSH-lease run (`repoName` aside), plus what only delegated runs check. */
+export interface DelegatedRunInput extends Omit<RunRequest, "repoName"> {
   /** `--idle-timeout` was given (refused where nothing enforces it) */
   readonly idleTimeoutFlag?: boolean
 }
