@@ -32,16 +32,6 @@ type Hop =
   | { readonly _tag: "Final"; readonly reply: FalReply }
   | { readonly _tag: "Redirect"; readonly status: number; readonly location: string | undefined }
 
-const concat = (chunks: ReadonlyArray<Uint8Array>, size: number): Uint8Array => {
-  const out = new Uint8Array(size)
-  let at = 0
-  for (const chunk of chunks) {
-    out.set(chunk, at)
-    at += chunk.length
-  }
-  return out
-}
-
 /** Stops pulling at the cap; closing the hop's scope then aborts the socket. */
 const readCapped = (scope: ErrorScope, response: HttpClientResponse.HttpClientResponse, max: number) => {
   const tooLarge = apiError(scope, "too-large", `response body larger than ${max} bytes`, { status: response.status })
@@ -55,7 +45,7 @@ const readCapped = (scope: ErrorScope, response: HttpClientResponse.HttpClientRe
       acc.chunks.push(chunk)
       return Effect.succeed({ size, chunks: acc.chunks })
     }),
-    Effect.map(({ chunks, size }) => new TextDecoder().decode(concat(chunks, size))))
+    Effect.map(({ chunks, size }) => Buffer.concat(chunks, size).toString("utf8")))
 }
 
 /**

@@ -5,13 +5,13 @@
  * A local sandbox, not isolation: commands run on this machine, as the current user, with
  * this user's files and privileges. Only the authorized keys get in, and it binds 127.0.0.1.
  */
-import { Duration, Effect, ExecutionStrategy, Exit, MutableRef, Runtime, Scope } from "effect"
-import { createServer, type Server as NetServer, type Socket } from "node:net"
+import { Duration, Effect, ExecutionStrategy, Exit, MutableRef, Scope } from "effect"
 import { Server } from "ssh2"
 import type { HostKey } from "../../domain/sshTarget.js"
 import { makeChildren } from "./localServer/children.js"
 import { serveConnection, type ConnectionContext } from "./localServer/connection.js"
 import { loadHostKey, parseAuthorizedKeys } from "./localServer/keys.js"
+import { listenLoopback, stopListening } from "./localServer/listen.js"
 import { SshServerError } from "./localServer/SshServerError.js"
 
 export { SshServerError } from "./localServer/SshServerError.js"
@@ -52,45 +52,6 @@ const baseEnv = (): Record<string, string> => {
   return env
 }
 
-interface Listening {
-  readonly net: NetServer
-  readonly port: number
-  readonly sockets: Set<Socket>
-}
-
-/** Our own listener hands each socket to ssh2 (`injectSocket`), which lets it hold one back first. */
-const listen = (ssh: Server, port: number, delay: Duration.Duration) =>
-  Effect.flatMap(Effect.runtime<never>(), (runtime) => Effect.async<Listening, SshServerError>((resume) => {
-    const sockets = new Set<Socket>()
-    const delayMs = Duration.toMillis(delay)
-    const net = createServer((socket) => {
-      sockets.add(socket)
-      socket.once("close", () => sockets.delete(socket))
-      socket.on("error", () => {}) // a reset while held back; ssh2 adds its own handler later
-      if (delayMs <= 0) return ssh.injectSocket(socket)
-      // on the Effect Clock, so a test's TestClock drives the injected slowness
-      Runtime.runFork(runtime)(Effect.sleep(delay).pipe(
-        Effect.zipRight(Effect.sync(() => { if (!socket.destroyed) ssh.injectSocket(socket) }))))
-    })
-    const failed = (err: Error) =>
-      resume(Effect.fail(new SshServerError({ operation: "listen", message: `cannot listen on 127.0.0.1:${port}: ${err.message}` })))
-    net.once("error", failed)
-    net.listen(port, "127.0.0.1", () => {
-      net.off("error", failed)
-      // Accept errors (EMFILE) after this point drop that one connection, not the server.
-      net.on("error", () => {})
-      const address = net.address()
-      resume(Effect.succeed({ net, sockets, port: typeof address === "object" && address !== null ? address.port : port }))
-    })
-  }))
-
-const stopListening = ({ net, sockets }: Listening) =>
-  Effect.async<void>((resume) => {
-    // The callback runs once every connection is gone (or at once, with an error, if not listening).
-    net.close(() => resume(Effect.void))
-    for (const socket of sockets) socket.destroy()
-  }).pipe(Effect.timeoutOption("5 seconds"), Effect.asVoid)
-
 export const startLocalSshServer = (
   options: LocalSshServerOptions
 ): Effect.Effect<LocalSshServer, SshServerError, Scope.Scope> =>
@@ -118,7 +79,7 @@ export const startLocalSshServer = (
         catch: () => new SshServerError({ operation: "host-key", message: "ssh2 refused the host key" })
       })
       return yield* Effect.acquireRelease(
-        listen(ssh, options.port ?? 0, Duration.decode(options.acceptDelay ?? Duration.zero)),
+        listenLoopback(ssh, options.port ?? 0, Effect.succeed(Duration.decode(options.acceptDelay ?? Duration.zero))),
         stopListening
       )
     }).pipe(

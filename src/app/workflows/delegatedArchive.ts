@@ -67,15 +67,7 @@ const collect = <E>(stream: Stream.Stream<Uint8Array, E>, limitBytes: number, fi
     }
     acc.parts.push(chunk)
     return Effect.succeed({ parts: acc.parts, size })
-  }).pipe(Effect.map(({ parts, size }) => {
-    const bytes = new Uint8Array(size)
-    let at = 0
-    for (const part of parts) {
-      bytes.set(part, at)
-      at += part.byteLength
-    }
-    return bytes
-  }))
+  }).pipe(Effect.map(({ parts, size }) => new Uint8Array(Buffer.concat(parts, size))))
 
 export const buildSyncArchive = (
   options: ArchiveOptions

@@ -11,11 +11,11 @@
  */
 import { Duration, Effect, Option, Runtime, type Scope } from "effect"
 import type { ChildProcess } from "node:child_process"
-import { createServer, type Server as NetServer, type Socket } from "node:net"
 import ssh2 from "ssh2"
 import type { Connection, ExecInfo, Session, SetEnvInfo } from "ssh2"
 import { makeChildren, type Children } from "../../adapters/ssh2/localServer/children.js"
 import { authenticate, loadHostKey, type AuthorizedKey } from "../../adapters/ssh2/localServer/keys.js"
+import { listenLoopback, stopListening } from "../../adapters/ssh2/localServer/listen.js"
 import { serveSession, type SessionContext } from "../../adapters/ssh2/localServer/session.js"
 import { SshServerError } from "../../adapters/ssh2/localServer/SshServerError.js"
 import type { HostKey } from "../../domain/sshTarget.js"
@@ -77,42 +77,6 @@ const inVirtualHome = (session: Session, home: string) => {
   })
 }
 
-interface Listening {
-  readonly net: NetServer
-  readonly port: number
-  readonly sockets: Set<Socket>
-}
-
-type Ssh2Server = InstanceType<typeof Server>
-
-const listen = (ssh: Ssh2Server, port: number, acceptDelay: Effect.Effect<Duration.Duration>) =>
-  Effect.flatMap(Effect.runtime<never>(), (runtime) => Effect.async<Listening, SshServerError>((resume) => {
-    const sockets = new Set<Socket>()
-    const net = createServer((socket) => {
-      sockets.add(socket)
-      socket.once("close", () => sockets.delete(socket))
-      socket.on("error", () => {}) // a reset while held back; ssh2 adds its own handler later
-      const delay = Runtime.runSync(runtime)(acceptDelay)
-      if (Duration.toMillis(delay) <= 0) return ssh.injectSocket(socket)
-      Runtime.runFork(runtime)(Effect.sleep(delay).pipe(
-        Effect.zipRight(Effect.sync(() => { if (!socket.destroyed) ssh.injectSocket(socket) }))))
-    })
-    const failed = (err: Error) =>
-      resume(Effect.fail(new SshServerError({ operation: "listen", message: `cannot listen on 127.0.0.1:${port}: ${err.message}` })))
-    net.once("error", failed)
-    net.listen(port, "127.0.0.1", () => {
-      net.off("error", failed)
-      net.on("error", () => {}) // an accept error (EMFILE) drops that connection, not the server
-      const address = net.address()
-      resume(Effect.succeed({ net, sockets, port: typeof address === "object" && address !== null ? address.port : port }))
-    })
-  }))
-
-const stopListening = ({ net, sockets }: Listening) =>
-  Effect.async<void>((resume) => {
-    net.close(() => resume(Effect.void))
-    for (const socket of sockets) socket.destroy()
-  }).pipe(Effect.timeoutOption("5 seconds"), Effect.asVoid)
 
 export const startSshGateway = (options: SshGatewayOptions): Effect.Effect<SshGateway, SshServerError, Scope.Scope> =>
   Effect.gen(function* () {
@@ -191,6 +155,6 @@ export const startSshGateway = (options: SshGatewayOptions): Effect.Effect<SshGa
       try: () => new Server({ hostKeys: [hostKey.privateKey] }, serve),
       catch: () => new SshServerError({ operation: "host-key", message: "ssh2 refused the host key" })
     })
-    const listening = yield* Effect.acquireRelease(listen(ssh, options.port, options.acceptDelay), stopListening)
+    const listening = yield* Effect.acquireRelease(listenLoopback(ssh, options.port, options.acceptDelay), stopListening)
     return { port: listening.port, hostKey: hostKey.publicKey, revoke } satisfies SshGateway
   })
